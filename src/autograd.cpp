@@ -1,0 +1,314 @@
+// The engine: graph recording, the topological sort, backward and release.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+
+#include "xgrad/tensor.hpp"
+
+namespace xg {
+
+namespace {
+thread_local bool t_grad_enabled = true;
+thread_local bool t_anomaly_enabled = false;
+std::atomic<std::uint64_t> g_visit_stamp{0};
+
+using detail::shapes_equal;
+}  // namespace
+
+// ---------------------------------------------------------------- Node
+
+Node::~Node() {
+  if (inputs.empty()) return;
+  // Unlink the inputs before they die: any input whose last owner is this
+  // node hands its own inputs to the work list instead of recursing.
+  std::vector<std::shared_ptr<Node>> pending = std::move(inputs);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n && n.use_count() == 1) {
+      for (auto& in : n->inputs) pending.push_back(std::move(in));
+      n->inputs.clear();
+      n->backward = nullptr;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Tensor
+
+Tensor::Tensor(Array value, bool requires_grad)
+    : node_(std::make_shared<Node>(std::move(value))) {
+  node_->requires_grad = requires_grad;
+}
+Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 1> values) : Tensor(Array(values)) {}
+Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 2> values) : Tensor(Array(values)) {}
+Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 3> values) : Tensor(Array(values)) {}
+
+Tensor Tensor::scalar(Scalar v, bool requires_grad) {
+  return Tensor(xt::xarray<Scalar>(v), requires_grad);
+}
+Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
+  return Tensor(Array(xt::zeros<Scalar>(shape)), requires_grad);
+}
+Tensor Tensor::ones(const Shape& shape, bool requires_grad) {
+  return Tensor(Array(xt::ones<Scalar>(shape)), requires_grad);
+}
+Tensor Tensor::full(const Shape& shape, Scalar v, bool requires_grad) {
+  Array a = Array::from_shape(shape);
+  a.fill(v);
+  return Tensor(std::move(a), requires_grad);
+}
+Tensor Tensor::randn(const Shape& shape, Rng& rng, double mean, double stddev,
+                     bool requires_grad) {
+  return Tensor(rng.normal_array(shape, mean, stddev), requires_grad);
+}
+Tensor Tensor::rand(const Shape& shape, Rng& rng, double lo, double hi, bool requires_grad) {
+  return Tensor(rng.uniform_array(shape, lo, hi), requires_grad);
+}
+
+Node& Tensor::checked() const {
+  if (!node_) throw value_error("Tensor: use of an undefined tensor (default-constructed)");
+  return *node_;
+}
+
+const Shape Tensor::shape() const {
+  const auto& s = value().shape();
+  return Shape(s.begin(), s.end());
+}
+
+Scalar Tensor::item() const {
+  const Array& v = value();
+  if (v.size() != 1)
+    throw shape_error("item: tensor of shape " + shape_str(v.shape()) +
+                      " has " + std::to_string(v.size()) + " elements, expected exactly 1");
+  return *v.begin();
+}
+
+Tensor& Tensor::requires_grad_(bool on) {
+  Node& n = checked();
+  if (!n.is_leaf())
+    throw graph_error(std::string("requires_grad_: only leaf tensors can change it; this one "
+                                  "was produced by op '") + n.op + "' (use detach() first)");
+  n.requires_grad = on;
+  return *this;
+}
+
+const Array& Tensor::grad() const {
+  const Node& n = checked();
+  if (!n.has_grad)
+    throw graph_error(std::string("grad: tensor (op '") + n.op + "', shape " +
+                      shape_str(n.value.shape()) +
+                      ") has no gradient: " +
+                      (n.requires_grad ? "backward() has not reached it since zero_grad()"
+                                       : "it does not require grad"));
+  return n.grad;
+}
+
+Array& Tensor::mutable_grad() { return const_cast<Array&>(grad()); }
+
+void Tensor::zero_grad() {
+  Node& n = checked();
+  n.has_grad = false;
+  // Keep the buffer's memory: the next backward overwrites it in place.
+}
+
+Tensor& Tensor::retain_grad() {
+  checked().retain_grad = true;
+  return *this;
+}
+
+Tensor Tensor::detach() const { return Tensor(Array(value())); }
+
+// ---------------------------------------------------------------- backward
+
+namespace {
+
+void run_backward(Node& root, Array seed, bool keep_graph) {
+  if (!root.requires_grad)
+    throw graph_error(std::string("backward: tensor (op '") + root.op +
+                      "') does not require grad: no input of its graph has requires_grad set");
+  if (root.released)
+    throw graph_error(std::string("backward: the graph behind this tensor (op '") + root.op +
+                      "') was already freed by an earlier backward(); call "
+                      "backward(/*keep_graph=*/true) the first time to run it twice");
+  if (!shapes_equal(seed.shape(), root.value.shape()))
+    throw shape_error("backward: seed gradient of shape " + shape_str(seed.shape()) +
+                      " does not match the tensor's shape " + shape_str(root.value.shape()));
+
+  // Iterative post-order DFS: inputs come before the nodes that use them.
+  const std::uint64_t stamp = ++g_visit_stamp;
+  std::vector<Node*> order;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  root.mark = stamp;
+  stack.emplace_back(&root, 0);
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      Node* in = node->inputs[next++].get();
+      if (in->requires_grad && in->mark != stamp) {
+        if (in->released)
+          throw graph_error(std::string("backward: input produced by op '") + in->op +
+                            "' belongs to a graph already freed by an earlier backward(); "
+                            "call backward(/*keep_graph=*/true) to reuse it");
+        in->mark = stamp;
+        stack.emplace_back(in, 0);
+      }
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+
+  if (root.has_grad) {
+    root.grad += seed;
+  } else {
+    root.grad = std::move(seed);
+    root.has_grad = true;
+  }
+
+  const bool anomaly = anomaly_enabled();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node& n = **it;
+    if (!n.backward) continue;  // a leaf: its gradient stays
+    if (n.has_grad) {
+      BackwardContext ctx(n);
+      n.backward(ctx);
+      if (anomaly) {
+        for (const auto& in : n.inputs)
+          if (in->requires_grad && in->has_grad)
+            detail::check_finite(n.op, in->grad, "gradient");
+      }
+    }
+    if (!n.retain_grad) {
+      n.grad = Array();
+      n.has_grad = false;
+    }
+  }
+
+  if (!keep_graph) {
+    // Free closures first, then edges all at once: freeing an edge may
+    // destroy a node that `order` still points to.
+    std::vector<std::shared_ptr<Node>> edges;
+    for (Node* n : order) {
+      if (!n->backward) continue;
+      n->backward = nullptr;
+      n->released = true;
+      for (auto& in : n->inputs) edges.push_back(std::move(in));
+      n->inputs.clear();
+    }
+    order.clear();
+    // `edges` dies here; each Node destructor unlinks iteratively.
+  }
+}
+
+}  // namespace
+
+void Tensor::backward(bool keep_graph) const {
+  const Node& n = checked();
+  if (n.value.size() != 1)
+    throw shape_error("backward: called without a seed gradient on a tensor of shape " +
+                      shape_str(n.value.shape()) +
+                      "; only a one-element tensor has an implicit seed of 1");
+  Array seed = Array::from_shape(n.value.shape());
+  seed.fill(Scalar(1));
+  run_backward(checked(), std::move(seed), keep_graph);
+}
+
+void Tensor::backward(const Array& seed, bool keep_graph) const {
+  run_backward(checked(), Array(seed), keep_graph);
+}
+
+// ---------------------------------------------------------------- context
+
+void BackwardContext::add(std::size_t i, Array&& g) {
+  Node& in = *node_.inputs[i];
+  if (!in.requires_grad) return;
+  if (!shapes_equal(g.shape(), in.value.shape())) g = sum_to(g, Shape(in.value.shape().begin(), in.value.shape().end()));
+  if (in.has_grad) {
+    in.grad += g;
+  } else {
+    in.grad = std::move(g);
+    in.has_grad = true;
+  }
+}
+
+Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
+  Node& in = *node_.inputs[i];
+  fresh = !in.has_grad;
+  if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
+  in.has_grad = true;
+  return in.grad;
+}
+
+Array sum_to(const Array& g, const Shape& shape) {
+  if (shapes_equal(g.shape(), shape)) return g;
+  if (g.dimension() < shape.size())
+    throw shape_error("sum_to: gradient of shape " + shape_str(g.shape()) +
+                      " has fewer axes than the target shape " + shape_str(shape));
+  const std::size_t lead = g.dimension() - shape.size();
+  std::vector<std::size_t> axes;
+  for (std::size_t a = 0; a < lead; ++a) axes.push_back(a);
+  for (std::size_t j = 0; j < shape.size(); ++j) {
+    if (shape[j] == 1 && g.shape()[lead + j] != 1)
+      axes.push_back(lead + j);
+    else if (shape[j] != g.shape()[lead + j])
+      throw shape_error("sum_to: gradient of shape " + shape_str(g.shape()) +
+                        " cannot be reduced to shape " + shape_str(shape));
+  }
+  Array r = xt::sum(g, axes, xt::evaluation_strategy::immediate);
+  r.reshape(shape);
+  return r;
+}
+
+// ---------------------------------------------------------------- modes
+
+bool grad_enabled() { return t_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+
+bool anomaly_enabled() { return t_anomaly_enabled; }
+AnomalyGuard::AnomalyGuard(bool on) : previous_(t_anomaly_enabled) { t_anomaly_enabled = on; }
+AnomalyGuard::~AnomalyGuard() { t_anomaly_enabled = previous_; }
+
+namespace detail {
+
+bool any_requires_grad(std::initializer_list<Tensor> inputs) {
+  for (const auto& t : inputs)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+template <class Inputs>
+Tensor make_node_impl(const char* op, Array&& value, const Inputs& inputs, BackwardFn&& fn) {
+  auto node = std::make_shared<Node>(std::move(value));
+  node->op = op;
+  node->requires_grad = true;
+  node->inputs.reserve(inputs.size());
+  for (const auto& t : inputs) node->inputs.push_back(t.node_ptr());
+  node->backward = std::move(fn);
+  return Tensor(std::move(node));
+}
+
+Tensor make_node(const char* op, Array&& value, std::initializer_list<Tensor> inputs,
+                 BackwardFn&& fn) {
+  return make_node_impl(op, std::move(value), inputs, std::move(fn));
+}
+Tensor make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs,
+                 BackwardFn&& fn) {
+  return make_node_impl(op, std::move(value), inputs, std::move(fn));
+}
+
+void check_finite(const char* op, const Array& value, const char* what) {
+  std::size_t k = 0;
+  for (Scalar v : value) {
+    if (!std::isfinite(v))
+      throw numeric_error(std::string("anomaly: op '") + op + "' produced a non-finite " + what +
+                          " (" + std::to_string(v) + " at flat index " + std::to_string(k) +
+                          " of shape " + shape_str(value.shape()) + ")");
+    ++k;
+  }
+}
+
+}  // namespace detail
+}  // namespace xg

@@ -1,0 +1,92 @@
+// Matrix products by BLAS gemm. Transposes are gemm flags, never copies, and
+// gradients accumulate straight into the inputs' buffers (beta = 1).
+#include "ops/blas.hpp"
+#include "ops/broadcast.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xg {
+
+namespace {
+
+/// Adds alpha·op(A)·op(B) to input i's gradient in place.
+void gemm_into_grad(BackwardContext& c, std::size_t i, bool ta, bool tb, const Array& a,
+                    const Array& b) {
+  bool fresh = false;
+  Array& g = c.grad_buffer(i, fresh);
+  detail::gemm(ta, tb, Scalar(1), a, b, fresh ? Scalar(0) : Scalar(1), g);
+}
+
+}  // namespace
+
+// C = op(A)·op(B);  dop(A) = G·op(B)ᵀ,  dop(B) = op(A)ᵀ·G
+Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  detail::require_rank("matmul", a.value(), 2, "left operand");
+  detail::require_rank("matmul", b.value(), 2, "right operand");
+  const auto& as = a.value().shape();
+  const auto& bs = b.value().shape();
+  const std::size_t m = ta ? as[1] : as[0], k = ta ? as[0] : as[1];
+  const std::size_t kb = tb ? bs[1] : bs[0], n = tb ? bs[0] : bs[1];
+  if (k != kb)
+    throw shape_error(std::string("matmul: ") + shape_str(as) + (ta ? "ᵀ" : "") + " x " +
+                      shape_str(bs) + (tb ? "ᵀ" : "") + ": inner dimensions differ (" +
+                      std::to_string(k) + " vs " + std::to_string(kb) + ")");
+  Array y = Array::from_shape({m, n});
+  detail::gemm(ta, tb, Scalar(1), a.value(), b.value(), Scalar(0), y);
+  return record("matmul", std::move(y), {a, b}, [ta, tb](BackwardContext& c) {
+    const Array& A = c.x(0);
+    const Array& B = c.x(1);
+    const Array& G = c.gy();
+    if (c.needs(0)) {
+      if (!ta)
+        gemm_into_grad(c, 0, false, !tb, G, B);  // dA = G·op(B)ᵀ
+      else
+        gemm_into_grad(c, 0, tb, true, B, G);  // dA = op(B)·Gᵀ
+    }
+    if (c.needs(1)) {
+      if (!tb)
+        gemm_into_grad(c, 1, !ta, false, A, G);  // dB = op(A)ᵀ·G
+      else
+        gemm_into_grad(c, 1, true, ta, G, A);  // dB = Gᵀ·op(A)
+    }
+  });
+}
+
+// Y = X·Wᵀ + b;  dX = G·W,  dW = Gᵀ·X,  db = Σ_rows G
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  detail::require_rank("linear", x.value(), 2, "input");
+  detail::require_rank("linear", w.value(), 2, "weight");
+  const auto& xs = x.value().shape();
+  const auto& ws = w.value().shape();
+  const auto& bs = b.value().shape();
+  if (xs[1] != ws[1])
+    throw shape_error("linear: input " + shape_str(xs) + " x weight " + shape_str(ws) +
+                      "ᵀ: inner dimensions differ (" + std::to_string(xs[1]) + " vs " +
+                      std::to_string(ws[1]) + ")");
+  if (b.size() != ws[0] || b.dim() > 2 || (b.dim() == 2 && bs[0] != 1))
+    throw shape_error("linear: bias of shape " + shape_str(bs) + " does not fit weight " +
+                      shape_str(ws) + ": expected (" + std::to_string(ws[0]) + ",)");
+  const std::size_t m = xs[0], n_out = ws[0];
+  Array y = Array::from_shape({m, n_out});
+  // Every row starts as the bias, then gemm adds X·Wᵀ on top (beta = 1).
+  const Scalar* bias = b.value().data();
+  Scalar* yp = y.data();
+  for (std::size_t r = 0; r < m; ++r) std::copy(bias, bias + n_out, yp + r * n_out);
+  detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
+  return record("linear", std::move(y), {x, w, b}, [](BackwardContext& c) {
+    const Array& G = c.gy();
+    if (c.needs(0)) gemm_into_grad(c, 0, false, false, G, c.x(1));
+    if (c.needs(1)) gemm_into_grad(c, 1, true, false, G, c.x(0));
+    if (c.needs(2)) {
+      bool fresh = false;
+      Array& gb = c.grad_buffer(2, fresh);
+      const std::size_t rows = G.shape()[0], cols = G.shape()[1];
+      Scalar* out = gb.data();
+      if (fresh) std::fill(out, out + cols, Scalar(0));
+      const Scalar* g = G.data();
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
+    }
+  });
+}
+
+}  // namespace xg
