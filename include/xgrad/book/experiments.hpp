@@ -1,0 +1,48 @@
+#pragma once
+// The book's ten reference experiments (chapters 1 and 3) as plain data, so that the
+// xgrad-book program, the tests and the docs all quote one table. Each entry records
+// the run's hyper-parameters and the result the book published for it.
+//
+// Conventions:
+//  - sizes are the layer widths, input first: {784, 30, 10} is the book's 784-30-10 net.
+//  - every network is sigmoid throughout ("activation" is "sigmoid").
+//  - cost is "quadratic" or "cross-entropy"; init is "large" (weights and biases
+//    N(0, 1), chapter 1) or "default" (weights N(0, 1/n_in), biases N(0, 1), chapter 3).
+//  - lambda is the L2 coefficient λ of the book's (λ/2n) Σ w², with n = train_size.
+//  - train_size is 50000 (the book's training split) or 1000 (its first 1,000 images,
+//    the overfitting runs #5 and #6); eval_set is "test" or "validation".
+//  - book_accuracy is the published accuracy in percent on eval_set; book_result keeps
+//    the table's wording, which for #5, #6 and #10 says more than one number can.
+//  - Experiment 10 compares "large" with "default" init. Its entry is the "default" run;
+//    the comparison run is the same entry with init = "large" (see its note).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace xg::book {
+
+/// One of the book's published training runs.
+struct Experiment {
+  int id;                          ///< 1..10, the row of the book.md table
+  std::vector<std::size_t> sizes;  ///< layer widths, input first
+  std::string activation;          ///< "sigmoid"
+  std::string cost;                ///< "quadratic" | "cross-entropy"
+  std::string init;                ///< "large" | "default"
+  double eta;                      ///< learning rate η
+  double lambda;                   ///< L2 coefficient λ (0 = none)
+  int epochs;
+  std::size_t batch;        ///< mini-batch size m
+  std::size_t train_size;   ///< 50000 or 1000 training images
+  std::string eval_set;     ///< "test" | "validation"
+  std::string book_result;  ///< the published result, as worded in the table
+  double book_accuracy;     ///< the published accuracy in percent on eval_set
+  std::string note;         ///< what the run demonstrates / how to read book_result
+};
+
+/// All ten experiments, ordered by id.
+const std::vector<Experiment>& experiments();
+
+/// The experiment with this id; throws xg::value_error naming the valid range 1..10.
+const Experiment& experiment(int id);
+
+}  // namespace xg::book

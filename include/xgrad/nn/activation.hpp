@@ -1,0 +1,155 @@
+#pragma once
+// Activations. One struct holds an activation's value f and derivative df;
+// the template activate<A> turns it into a differentiable op, Activation<A>
+// into a Module, and the registry gives it a name for the CLI and model files.
+// Adding your own (both ways, with a gradient check): docs/extending.md.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xgrad/nn/module.hpp"
+#include "xgrad/tensor.hpp"
+
+namespace xg::activations {
+
+/// σ(z) = 1/(1+e^{−z});  σ'(z) = σ(z)(1−σ(z))
+struct Sigmoid {
+  static constexpr const char* name = "sigmoid";
+  static Array f(const Array& z);  // e^{−|z|} never overflows: finite for any |z|
+  static Array df(const Array& z, const Array& a);
+};
+
+/// tanh(z);  tanh'(z) = 1 − tanh²(z)
+struct Tanh {
+  static constexpr const char* name = "tanh";
+  static Array f(const Array& z);
+  static Array df(const Array& z, const Array& a);
+};
+
+/// max(z, 0);  ReLU'(z) = 1 for z > 0, else 0 (including z = 0)
+struct ReLU {
+  static constexpr const char* name = "relu";
+  static Array f(const Array& z);
+  static Array df(const Array& z, const Array& a);
+};
+
+/// softplus(z) = ln(1+e^z) = max(z,0) + log1p(e^{−|z|});  softplus'(z) = σ(z)
+struct Softplus {
+  static constexpr const char* name = "softplus";
+  static Array f(const Array& z);
+  static Array df(const Array& z, const Array& a);
+};
+
+/// z;  1
+struct Identity {
+  static constexpr const char* name = "identity";
+  static Array f(const Array& z);
+  static Array df(const Array& z, const Array& a);
+};
+
+}  // namespace xg::activations
+
+namespace xg {
+
+/// The op for any activation struct A: y = A::f(z), dC/dz = dC/dy ⊙ A::df(z, y).
+/// Op name = A::name. A needs `static constexpr const char* name`,
+/// `static Array f(const Array&)` and `static Array df(const Array& z, const Array& a)`.
+template <class A>
+Tensor activate(const Tensor& z) {
+  return record(A::name, A::f(z.value()), {z}, [](BackwardContext& c) {
+    if (c.needs(0)) c.add(0, c.gy() * A::df(c.x(0), c.y()));
+  });
+}
+
+Tensor sigmoid(const Tensor& z);
+Tensor tanh(const Tensor& z);
+Tensor relu(const Tensor& z);
+Tensor softplus(const Tensor& z);
+
+/// Softmax over the last axis (each row of a 2-D batch sums to 1), computed
+/// with the row maximum subtracted so it is finite for any finite input.
+/// Op name "softmax". Code: src/nn/softmax.cpp.
+Tensor softmax(const Tensor& z);
+/// ln softmax(z) over the last axis, as z − max − ln Σ e^{z−max}. Op name "log_softmax".
+Tensor log_softmax(const Tensor& z);
+
+}  // namespace xg
+
+namespace xg::nn {
+
+/// The Module for an activation struct; type_name() is A::name.
+template <class A>
+class Activation : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return activate<A>(x); }
+  std::string type_name() const override { return A::name; }
+};
+
+using Sigmoid = Activation<activations::Sigmoid>;
+using Tanh = Activation<activations::Tanh>;
+using ReLU = Activation<activations::ReLU>;
+using Softplus = Activation<activations::Softplus>;
+using Identity = Activation<activations::Identity>;
+
+/// A Module wrapping a function of Tensors, for activations composed from
+/// differentiable primitives (swish = x·σ(x)): no derivative to write.
+class Lambda : public Module {
+ public:
+  using Fn = std::function<Tensor(const Tensor&)>;
+  /// `name` is what type_name() returns (the registry name, if registered).
+  Lambda(std::string name, Fn fn);
+  Tensor forward(const Tensor& x) override { return fn_(x); }
+  std::string type_name() const override { return name_; }
+
+ private:
+  std::string name_;
+  Fn fn_;
+};
+
+// ---------------------------------------------------------------- registry
+// Name -> factory, so "--activation relu" and a model file's "relu" build the
+// module. Built-ins: identity, log_softmax, relu, sigmoid, softmax, softplus, tanh.
+
+using ActivationFactory = std::function<std::shared_ptr<Module>()>;
+
+/// Adds a name; throws value_error if the name is empty or already taken.
+void register_activation(const std::string& name, ActivationFactory factory);
+/// Registers a function of Tensors under `name`: make_activation(name) gives a Lambda.
+void register_activation_fn(const std::string& name, Lambda::Fn fn);
+/// Registers an activation struct under A::name. Returns true (for static initialisers).
+template <class A>
+bool register_activation_type() {
+  register_activation(A::name, [] { return std::make_shared<Activation<A>>(); });
+  return true;
+}
+
+/// A new module for a registered name; value_error listing the known names otherwise.
+std::shared_ptr<Module> make_activation(const std::string& name);
+/// The registered names, sorted.
+std::vector<std::string> activation_names();
+bool has_activation(const std::string& name);
+
+}  // namespace xg::nn
+
+#define XG_ACTIVATION_CAT2_(a, b) a##b
+#define XG_ACTIVATION_CAT_(a, b) XG_ACTIVATION_CAT2_(a, b)
+
+/// Registers an activation struct by its A::name at program start:
+///   XG_REGISTER_ACTIVATION(MyAct)
+/// at namespace scope in a .cpp file of an executable. (In a static library,
+/// an object file nothing else refers to is dropped by the linker together with
+/// its registration: call xg::nn::register_activation_type<MyAct>() instead.)
+#define XG_REGISTER_ACTIVATION(A)                                                    \
+  namespace {                                                                        \
+  const bool XG_ACTIVATION_CAT_(xg_activation_registered_,                           \
+                                __LINE__) = ::xg::nn::register_activation_type<A>(); \
+  }
+
+/// Registers a function of Tensors under a name at program start:
+///   XG_REGISTER_ACTIVATION_FN("swish", swish)
+#define XG_REGISTER_ACTIVATION_FN(name, fn)                                                     \
+  namespace {                                                                                   \
+  const bool XG_ACTIVATION_CAT_(xg_activation_registered_,                                      \
+                                __LINE__) = (::xg::nn::register_activation_fn(name, fn), true); \
+  }

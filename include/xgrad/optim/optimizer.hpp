@@ -1,0 +1,88 @@
+#pragma once
+// The small base every update rule shares: the parameters (shared Tensor
+// handles, updated in place through mutable_value()), the learning rate, the
+// L1/L2 regularisation and the per-position state used by checkpoints.
+// Formulas and the book's notation: docs/training-parts.md.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xg::optim {
+
+/// L2/L1 strengths λ, the training-set size n they are divided by (the book's
+/// λ/n scaling), and the tensors they apply to: a model's weights
+/// (Module::weights()), never its biases. Tensors are matched to the
+/// optimizer's parameters by identity (same node), not by value; listed
+/// tensors that are not parameters of the optimizer are ignored.
+struct Regularization {
+  double l2 = 0.0;
+  double l1 = 0.0;
+  std::size_t n = 1;
+  std::vector<Tensor> weights;
+};
+
+class Optimizer {
+ public:
+  /// Validates lr (finite, >= 0), the regularisation (λ finite and >= 0, n >= 1)
+  /// and the parameters (defined, no tensor twice): value_error otherwise.
+  Optimizer(std::vector<Tensor> params, double lr, Regularization reg = {});
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// One update of every parameter from its grad(); a parameter without a
+  /// gradient (backward did not reach it since zero_grad) is left untouched,
+  /// and so is its state. No heap allocation after the first step.
+  virtual void step() = 0;
+  /// Forgets every parameter's gradient.
+  void zero_grad();
+
+  /// η, readable and settable between steps (learning-rate schedules).
+  double learning_rate() const { return lr_; }
+  /// Sets η for the next steps; value_error unless finite and >= 0.
+  void set_learning_rate(double lr);
+
+  /// The rule's name, as make_optimizer() spells it ("sgd", "momentum", ...).
+  virtual std::string name() const = 0;
+
+  /// The rule's state (velocities, moments, step counts) by parameter
+  /// position, for checkpoints; the layout is documented by each rule.
+  virtual std::vector<Array> state() const { return {}; }
+  /// Restores state() output; value_error for a wrong count, shape_error for a
+  /// wrong shape (naming the position). Nothing changes when it throws.
+  virtual void load_state(const std::vector<Array>& state);
+
+  const std::vector<Tensor>& params() const { return params_; }
+  const Regularization& regularization() const { return reg_; }
+  /// Whether parameter i is one of Regularization::weights.
+  bool is_weight(std::size_t i) const { return is_weight_[i]; }
+
+ protected:
+  /// Whether parameter i has a gradient to apply (shape_error if its shape is wrong).
+  bool has_update(std::size_t i) const;
+  /// Whether the L1/L2 terms apply to parameter i.
+  bool regularized(std::size_t i) const { return is_weight_[i] && (reg_.l2 > 0 || reg_.l1 > 0); }
+  /// ∇C plus the regularisation terms for parameter i: g + (l2/n)·w + (l1/n)·sgn(w)
+  /// for a weight (in a buffer kept per position, so no allocation after the
+  /// first step); the gradient itself, uncopied, for anything else.
+  const Array& regularized_grad(std::size_t i);
+
+  /// For load_state(): throws unless `state` has exactly the expected shapes.
+  void check_state(const std::vector<Array>& state, const std::vector<Shape>& expected) const;
+  /// value_error unless v is finite and in [0, 1).
+  void require_unit(const char* what, double v) const;
+  /// value_error unless v is finite and > 0.
+  void require_positive(const char* what, double v) const;
+
+  std::vector<Tensor> params_;
+  std::vector<bool> is_weight_;
+  double lr_;
+  Regularization reg_;
+
+ private:
+  std::vector<Array> reg_grad_;  // per-position buffers of regularized_grad()
+};
+
+}  // namespace xg::optim

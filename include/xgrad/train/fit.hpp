@@ -1,0 +1,118 @@
+#pragma once
+// The book's network2 SGD as a reusable training loop: epochs of shuffled
+// mini-batches, the four monitors, regularisation taken from the optimizer,
+// early stopping, the halving learning-rate schedule, and a per-epoch history.
+//
+//   xg::Rng rng(seed);
+//   auto model = xg::nn::mlp({784, 30, 10}, "sigmoid", rng, xg::nn::Init::large);
+//   auto cost = xg::make_cost("quadratic");
+//   xg::optim::SGD sgd(model->parameters(), 3.0);
+//   xg::train::FitOptions opt;  opt.epochs = 30;  opt.batch_size = 10;
+//   opt.evaluation = &mnist.test;
+//   auto history = xg::train::fit(*model, *cost, sgd, mnist.training, opt);
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xgrad/cost.hpp"
+#include "xgrad/data/dataset.hpp"
+#include "xgrad/nn/module.hpp"
+#include "xgrad/optim/optimizer.hpp"
+#include "xgrad/random.hpp"
+
+namespace xg::train {
+
+/// One epoch's figures. Monitors that were off stay empty. Costs include the
+/// regularisation term, as the book's total_cost does; accuracies are counts.
+struct EpochRecord {
+  std::size_t epoch = 0;  // 1-based
+  double learning_rate = 0.0;
+  double seconds = 0.0;   // training time of the epoch, monitors excluded
+  std::optional<double> training_cost;
+  std::optional<std::size_t> training_correct;
+  std::size_t training_size = 0;
+  std::optional<double> evaluation_cost;
+  std::optional<std::size_t> evaluation_correct;
+  std::size_t evaluation_size = 0;
+};
+
+struct History {
+  std::vector<EpochRecord> epochs;
+  /// "completed", "early stop: no improvement in N epochs",
+  /// "schedule: learning rate fell to 1/128 of its start", "interrupted".
+  std::string stop_reason;
+  /// Epoch (1-based) with the best evaluation accuracy, 0 if not monitored.
+  std::size_t best_epoch = 0;
+  std::size_t best_correct = 0;
+};
+
+/// Receives progress; the default does nothing. See train/progress.hpp for a
+/// terminal implementation.
+class Monitor {
+ public:
+  virtual ~Monitor() = default;
+  virtual void on_epoch_begin(std::size_t /*epoch*/, std::size_t /*epochs*/,
+                              std::size_t /*batches*/) {}
+  virtual void on_batch(std::size_t /*done*/, double /*cost*/) {}
+  virtual void on_epoch_end(const EpochRecord& /*record*/) {}
+};
+
+struct FitOptions {
+  std::size_t epochs = 30;
+  std::size_t batch_size = 10;
+  /// Drives the shuffling. Init and dropout take their own engines/seeds;
+  /// xgrad-book derives all three from one --seed.
+  std::uint64_t seed = 0;
+  /// Evaluation set for the evaluation monitors, early stopping and the
+  /// schedule (the book's validation or test data). Not owned.
+  const data::Dataset* evaluation = nullptr;
+  bool monitor_training_cost = false;
+  bool monitor_training_accuracy = false;
+  bool monitor_evaluation_cost = false;
+  bool monitor_evaluation_accuracy = true;
+  /// Stop after this many epochs without a better evaluation accuracy (0: never).
+  std::size_t early_stop = 0;
+  /// Halve η after `schedule_patience` epochs without improvement; stop once
+  /// η ≤ η₀ · schedule_floor.
+  bool schedule = false;
+  std::size_t schedule_patience = 10;
+  double schedule_floor = 1.0 / 128.0;
+  /// Rows per forward pass when monitoring (memory vs speed; no effect on results).
+  std::size_t eval_batch_size = 1000;
+  Monitor* monitor = nullptr;
+  /// Called after each epoch's record is complete; return false to stop
+  /// (the stop reason is then "interrupted"). Checkpointing hooks in here.
+  std::function<bool(const EpochRecord&)> on_epoch_end;
+  /// Epochs already done by a run this one resumes (the first epoch run is
+  /// first_epoch + 1); the shuffling engine must then be restored via `rng`.
+  std::size_t first_epoch = 0;
+  /// Shuffling engine to use instead of one seeded from `seed` (for resuming).
+  Rng* rng = nullptr;
+};
+
+/// Trains `model` in place and returns the per-epoch history. The model is
+/// left in eval mode. When a mini-batch cost becomes NaN or infinite the
+/// parameters are restored to their values at the start of that epoch and an
+/// xg::numeric_error says where training diverged.
+History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
+            const data::Dataset& training, const FitOptions& options);
+
+/// Cost (mean over the set, plus the optimizer's regularisation terms when
+/// given) and number of correct argmax predictions, in eval mode without
+/// recording a graph.
+struct Evaluation {
+  double cost = 0.0;
+  std::size_t correct = 0;
+  std::size_t size = 0;
+  double accuracy() const { return size ? static_cast<double>(correct) / size : 0.0; }
+};
+Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& set,
+                    const optim::Regularization* reg = nullptr, std::size_t batch_size = 1000);
+
+/// The model's outputs for every row of `inputs`, in eval mode without a graph.
+Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size = 1000);
+
+}  // namespace xg::train

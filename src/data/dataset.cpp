@@ -1,0 +1,154 @@
+#include "xgrad/data/dataset.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "xgrad/error.hpp"
+
+namespace xg::data {
+
+namespace {
+
+std::size_t rows(const Array& a) { return a.dimension() == 2 ? a.shape(0) : 0; }
+std::size_t cols(const Array& a) { return a.dimension() == 2 ? a.shape(1) : 0; }
+
+Array uninitialized(std::size_t rows, std::size_t cols) { return Array::from_shape({rows, cols}); }
+
+// Rows [start, stop) of a row-major matrix, as one block copy.
+Array copy_rows(const Array& a, std::size_t start, std::size_t stop) {
+  const std::size_t width = cols(a);
+  Array out = uninitialized(stop - start, width);
+  std::copy(a.data() + start * width, a.data() + stop * width, out.data());
+  return out;
+}
+
+}  // namespace
+
+std::size_t Dataset::size() const { return rows(inputs); }
+std::size_t Dataset::features() const { return cols(inputs); }
+std::size_t Dataset::classes() const { return cols(targets); }
+
+void Dataset::check() const {
+  if (inputs.dimension() != 2 || targets.dimension() != 2)
+    throw shape_error(
+        "Dataset: inputs and targets must be matrices (one sample per row), got inputs " +
+        shape_str(inputs.shape()) + " and targets " + shape_str(targets.shape()));
+  if (inputs.shape(0) != targets.shape(0))
+    throw shape_error("Dataset: inputs " + shape_str(inputs.shape()) + " and targets " +
+                      shape_str(targets.shape()) + " have different numbers of rows");
+  if (!labels.empty() && labels.size() != inputs.shape(0))
+    throw shape_error("Dataset: " + std::to_string(labels.size()) + " labels for " +
+                      std::to_string(inputs.shape(0)) + " samples");
+}
+
+Dataset Dataset::slice(std::size_t start, std::size_t stop) const {
+  check();
+  if (start > stop || stop > size())
+    throw value_error("Dataset::slice: range [" + std::to_string(start) + ", " +
+                      std::to_string(stop) + ") is not within the " + std::to_string(size()) +
+                      " samples");
+  Dataset out;
+  out.inputs = copy_rows(inputs, start, stop);
+  out.targets = copy_rows(targets, start, stop);
+  if (!labels.empty()) out.labels.assign(labels.begin() + start, labels.begin() + stop);
+  return out;
+}
+
+Dataset Dataset::take(std::size_t n) const {
+  if (n > size())
+    throw value_error("Dataset::take: asked for " + std::to_string(n) +
+                      " samples, the data set has " + std::to_string(size()));
+  return slice(0, n);
+}
+
+Array one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
+  if (classes == 0) throw value_error("one_hot: classes must be positive, got 0");
+  Array out = Array::from_shape({labels.size(), classes});
+  std::fill(out.begin(), out.end(), Scalar(0));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= classes)
+      throw value_error("one_hot: label at index " + std::to_string(i) + " is " +
+                        std::to_string(labels[i]) + ", expected < " + std::to_string(classes));
+    out.data()[i * classes + labels[i]] = Scalar(1);
+  }
+  return out;
+}
+
+std::size_t count_correct(const Array& outputs, const std::vector<std::size_t>& labels) {
+  if (outputs.dimension() != 2)
+    throw shape_error("count_correct: outputs must be n × classes, got " +
+                      shape_str(outputs.shape()));
+  if (outputs.shape(0) != labels.size())
+    throw shape_error("count_correct: outputs " + shape_str(outputs.shape()) + " has " +
+                      std::to_string(outputs.shape(0)) + " rows but there are " +
+                      std::to_string(labels.size()) + " labels");
+  const std::size_t width = outputs.shape(1);
+  if (width == 0) return 0;
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const Scalar* row = outputs.data() + i * width;
+    // max_element returns the first of equal maxima, like numpy's argmax.
+    const auto predicted = static_cast<std::size_t>(std::max_element(row, row + width) - row);
+    correct += predicted == labels[i];
+  }
+  return correct;
+}
+
+Batches::Batches(const Dataset& data, std::size_t batch_size, Rng* rng)
+    : data_(&data), batch_size_(batch_size), rng_(rng) {
+  data.check();
+  const std::size_t n = data.size();
+  if (batch_size == 0 || batch_size > n)
+    throw value_error("Batches: batch size " + std::to_string(batch_size) +
+                      " is not within 1 to the data set size " + std::to_string(n));
+  order_.resize(n);
+  std::iota(order_.begin(), order_.end(), std::size_t{0});
+  // Both buffers are allocated here, once; next() only copies into them.
+  auto allocate = [&](Batch& b, std::size_t m) {
+    b.inputs = uninitialized(m, data.features());
+    b.targets = uninitialized(m, data.classes());
+    b.labels.resize(data.labels.empty() ? 0 : m);
+  };
+  allocate(full_, batch_size);
+  allocate(partial_, n % batch_size);
+}
+
+std::size_t Batches::batches_per_epoch() const {
+  return (data_->size() + batch_size_ - 1) / batch_size_;
+}
+
+bool Batches::next() {
+  if (cursor_ == not_started) {
+    if (rng_) rng_->shuffle(order_.begin(), order_.end());
+    cursor_ = 0;
+    ++epoch_;
+  }
+  const std::size_t n = order_.size();
+  if (cursor_ >= n) {
+    cursor_ = not_started;
+    return false;
+  }
+  in_partial_ = n - cursor_ < batch_size_;
+  fill(in_partial_ ? partial_ : full_, cursor_);
+  cursor_ += batch_size_;
+  return true;
+}
+
+void Batches::fill(Batch& batch, std::size_t first) {
+  const Dataset& d = *data_;
+  const std::size_t f = d.features(), c = d.classes(), m = batch.size();
+  const Scalar* x = d.inputs.data();
+  const Scalar* y = d.targets.data();
+  Scalar* bx = batch.inputs.data();
+  Scalar* by = batch.targets.data();
+  const bool has_labels = !batch.labels.empty();
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::size_t i = order_[first + r];
+    std::copy_n(x + i * f, f, bx + r * f);
+    std::copy_n(y + i * c, c, by + r * c);
+    if (has_labels) batch.labels[r] = d.labels[i];
+  }
+}
+
+}  // namespace xg::data

@@ -1,0 +1,146 @@
+// The built-in activations (value and derivative side by side), the Lambda
+// module and the name registry.
+#include "xgrad/nn/activation.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "xgrad/error.hpp"
+#include "xgrad/nn/softmax.hpp"
+
+namespace xg::activations {
+
+// σ(z) = 1/(1+e^{−z}) for z ≥ 0 and e^{z}/(1+e^{z}) for z < 0: both written
+// with e = e^{−|z|} ∈ (0, 1], so nothing overflows and small values keep
+// their relative precision (σ(−700) is ~1e-304, not 0).
+Array Sigmoid::f(const Array& z) {
+  Array e = xt::exp(-xt::abs(z));
+  return xt::where(z >= Scalar(0), Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e));
+}
+// σ' = a(1 − a)
+Array Sigmoid::df(const Array&, const Array& a) { return a * (Scalar(1) - a); }
+
+Array Tanh::f(const Array& z) { return xt::tanh(z); }
+// tanh' = 1 − a²
+Array Tanh::df(const Array&, const Array& a) { return Scalar(1) - a * a; }
+
+Array ReLU::f(const Array& z) { return xt::maximum(z, Scalar(0)); }
+// ReLU' = [z > 0]: 0 at the kink, the house convention.
+Array ReLU::df(const Array& z, const Array&) {
+  return xt::where(z > Scalar(0), Scalar(1), Scalar(0));
+}
+
+// ln(1+e^z) = max(z,0) + ln(1+e^{−|z|}): the exponent is never positive.
+Array Softplus::f(const Array& z) {
+  return xt::maximum(z, Scalar(0)) + xt::log1p(xt::exp(-xt::abs(z)));
+}
+// softplus' = σ(z)
+Array Softplus::df(const Array& z, const Array&) { return Sigmoid::f(z); }
+
+Array Identity::f(const Array& z) { return z; }
+Array Identity::df(const Array& z, const Array&) { return xt::ones_like(z); }
+
+}  // namespace xg::activations
+
+namespace xg {
+
+Tensor sigmoid(const Tensor& z) { return activate<activations::Sigmoid>(z); }
+Tensor tanh(const Tensor& z) { return activate<activations::Tanh>(z); }
+Tensor relu(const Tensor& z) { return activate<activations::ReLU>(z); }
+Tensor softplus(const Tensor& z) { return activate<activations::Softplus>(z); }
+
+}  // namespace xg
+
+namespace xg::nn {
+
+Lambda::Lambda(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {
+  if (!fn_) throw value_error("Lambda '" + name_ + "': the function is empty");
+}
+
+namespace {
+
+template <class A>
+std::pair<std::string, ActivationFactory> builtin() {
+  return {A::name, [] { return std::make_shared<Activation<A>>(); }};
+}
+
+// The built-ins are added by the registry's constructor, which runs the first
+// time anybody calls registry(), not by static objects: a static library's
+// object file that only holds registration objects is dropped by the linker,
+// and static initialisation order across files is unspecified. A user's
+// XG_REGISTER_ACTIVATION (a static object in their executable) calls in here
+// too, and whichever comes first builds the registry.
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, ActivationFactory> factories;  // sorted: messages list names in order
+
+  Registry()
+      : factories{builtin<activations::Sigmoid>(),
+                  builtin<activations::Tanh>(),
+                  builtin<activations::ReLU>(),
+                  builtin<activations::Softplus>(),
+                  builtin<activations::Identity>(),
+                  {"softmax", [] { return std::make_shared<Softmax>(); }},
+                  {"log_softmax", [] { return std::make_shared<LogSoftmax>(); }}} {}
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+std::string joined_names(const Registry& r) {
+  std::string s;
+  for (const auto& entry : r.factories) s += (s.empty() ? "" : ", ") + entry.first;
+  return s;
+}
+
+}  // namespace
+
+void register_activation(const std::string& name, ActivationFactory factory) {
+  if (name.empty()) throw value_error("register_activation: the name must not be empty");
+  if (!factory) throw value_error("register_activation: the factory for '" + name + "' is empty");
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.factories.count(name))
+    throw value_error("register_activation: the name '" + name + "' is already registered");
+  r.factories.emplace(name, std::move(factory));
+}
+
+void register_activation_fn(const std::string& name, Lambda::Fn fn) {
+  if (!fn) throw value_error("register_activation_fn: the function for '" + name + "' is empty");
+  register_activation(name, [name, fn] { return std::make_shared<Lambda>(name, fn); });
+}
+
+std::shared_ptr<Module> make_activation(const std::string& name) {
+  Registry& r = registry();
+  ActivationFactory factory;
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    auto it = r.factories.find(name);
+    if (it == r.factories.end())
+      throw value_error("make_activation: unknown activation '" + name +
+                        "' (known: " + joined_names(r) + ")");
+    factory = it->second;
+  }
+  return factory();
+}
+
+std::vector<std::string> activation_names() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : r.factories) names.push_back(entry.first);
+  return names;
+}
+
+bool has_activation(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.factories.count(name) != 0;
+}
+
+}  // namespace xg::nn

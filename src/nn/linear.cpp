@@ -1,0 +1,35 @@
+#include "xgrad/nn/linear.hpp"
+
+#include "xgrad/error.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xg::nn {
+
+namespace {
+std::string linear_name(std::size_t n_in, std::size_t n_out) {
+  return "Linear(" + std::to_string(n_in) + ", " + std::to_string(n_out) + ")";
+}
+}  // namespace
+
+Linear::Linear(std::size_t n_in, std::size_t n_out, Rng& rng, Init init)
+    : n_in_(n_in), n_out_(n_out) {
+  if (n_in == 0 || n_out == 0)
+    throw value_error(linear_name(n_in, n_out) + ": sizes must be positive");
+  Tensor w = Tensor::zeros({n_out, n_in});
+  Tensor b = Tensor::zeros({n_out});
+  init_linear(w, b, init, rng);
+  weight_ = register_parameter("weight", w, /*decay=*/true);
+  bias_ = register_parameter("bias", b, /*decay=*/false);
+}
+
+std::string Linear::describe() const { return linear_name(n_in_, n_out_); }
+
+Tensor Linear::forward(const Tensor& x) {
+  const auto& s = x.value().shape();
+  if (s.size() != 2 || s[1] != n_in_)
+    throw shape_error(describe() + ": input of shape " + shape_str(s) + ": expected (m, " +
+                      std::to_string(n_in_) + ")");
+  return xg::linear(x, weight_, bias_);
+}
+
+}  // namespace xg::nn

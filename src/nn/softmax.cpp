@@ -1,0 +1,67 @@
+// Softmax and log-softmax over the last axis, max-subtracted.
+#include "xgrad/nn/softmax.hpp"
+
+#include <cmath>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+
+#include "xgrad/error.hpp"
+
+namespace xg {
+
+namespace {
+
+// The last axis, after checking there is one and it is not empty.
+std::size_t last_axis(const char* op, const Tensor& z) {
+  const Array& v = z.value();
+  if (v.dimension() == 0 || v.shape().back() == 0)
+    throw shape_error(std::string(op) + ": input of shape " + shape_str(v.shape()) +
+                      ": expected a non-empty last axis, e.g. (m, n) with n >= 1");
+  return v.dimension() - 1;
+}
+
+// Σ along `axis`, kept as a size-1 axis so it broadcasts back over the row.
+template <class E>
+Array row_sum(E&& e, std::size_t axis) {
+  return xt::sum(std::forward<E>(e), {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+}
+
+}  // namespace
+
+// a = e^{z − max} / Σ e^{z − max}   (the shift cancels; it keeps e^{...} ≤ 1)
+// dz = a ⊙ (g − Σ_j g_j a_j)        (row-wise: J = diag(a) − a aᵀ is symmetric)
+Tensor softmax(const Tensor& z) {
+  const std::size_t axis = last_axis("softmax", z);
+  const Array& v = z.value();
+  Array row_max = xt::amax(v, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+  Array e = xt::exp(v - row_max);
+  Array s = row_sum(e, axis);
+  e /= s;
+  return record("softmax", std::move(e), {z}, [axis](BackwardContext& c) {
+    if (!c.needs(0)) return;
+    const Array& a = c.y();
+    Array dot = row_sum(c.gy() * a, axis);
+    c.add(0, a * (c.gy() - dot));
+  });
+}
+
+// y = z − max − ln Σ e^{z − max}
+// dz = g − softmax(z) ⊙ Σ_j g_j      (softmax(z) = e^y)
+Tensor log_softmax(const Tensor& z) {
+  const std::size_t axis = last_axis("log_softmax", z);
+  const Array& v = z.value();
+  Array row_max = xt::amax(v, {axis}, xt::keep_dims | xt::evaluation_strategy::immediate);
+  Array shifted = v - row_max;
+  Array log_norm = row_sum(xt::exp(shifted), axis);
+  // One value per row, so a scalar loop costs nothing; and xsimd 8's vector
+  // log does not compile for AVX-512BW targets (-march=native on such CPUs).
+  for (auto& v : log_norm) v = std::log(v);
+  shifted -= log_norm;
+  return record("log_softmax", std::move(shifted), {z}, [axis](BackwardContext& c) {
+    if (!c.needs(0)) return;
+    Array total = row_sum(c.gy(), axis);
+    c.add(0, c.gy() - xt::exp(c.y()) * total);
+  });
+}
+
+}  // namespace xg

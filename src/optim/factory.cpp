@@ -1,0 +1,35 @@
+// Builds an optimizer from its name (CLI, checkpoints).
+#include <algorithm>
+#include <cctype>
+
+#include "xgrad/optim.hpp"
+
+namespace xg::optim {
+
+std::vector<std::string> optimizer_names() {
+  return {"sgd", "momentum", "nesterov", "adam", "rmsprop"};
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
+                                          double lr, double momentum, Regularization reg) {
+  std::string key = name;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (key == "momentum" || key == "nesterov")
+    return std::make_unique<Momentum>(std::move(params), lr, momentum, std::move(reg),
+                                      key == "nesterov");
+  const bool known = key == "sgd" || key == "adam" || key == "rmsprop";
+  if (known && momentum != 0.0)
+    throw value_error("make_optimizer: '" + name + "' takes no momentum coefficient, got " +
+                      std::to_string(momentum) + " (use \"momentum\" or \"nesterov\")");
+  if (key == "sgd") return std::make_unique<SGD>(std::move(params), lr, std::move(reg));
+  if (key == "adam")
+    return std::make_unique<Adam>(std::move(params), lr, 0.9, 0.999, 1e-8, std::move(reg));
+  if (key == "rmsprop")
+    return std::make_unique<RMSProp>(std::move(params), lr, 0.99, 1e-8, std::move(reg));
+  std::string names;
+  for (const auto& n : optimizer_names()) names += (names.empty() ? "" : ", ") + n;
+  throw value_error("make_optimizer: unknown optimizer '" + name + "' (known: " + names + ")");
+}
+
+}  // namespace xg::optim

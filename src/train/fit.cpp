@@ -1,0 +1,224 @@
+#include "xgrad/train/fit.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <xtensor/xview.hpp>
+
+#include "xgrad/error.hpp"
+
+namespace xg::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void validate(const nn::Module& model, const data::Dataset& training, const FitOptions& o) {
+  (void)model;
+  training.check();
+  if (training.size() == 0) throw value_error("fit: the training set is empty");
+  if (o.epochs == 0) throw value_error("fit: epochs must be at least 1, got 0");
+  if (o.batch_size == 0 || o.batch_size > training.size())
+    throw value_error("fit: mini-batch size " + std::to_string(o.batch_size) +
+                      " must be between 1 and the training-set size " +
+                      std::to_string(training.size()));
+  const bool needs_eval = o.monitor_evaluation_cost || o.early_stop > 0 || o.schedule;
+  if (needs_eval && o.evaluation == nullptr)
+    throw value_error(
+        "fit: evaluation monitors, early stopping and the schedule need an evaluation set "
+        "(FitOptions::evaluation)");
+  if (o.evaluation) {
+    o.evaluation->check();
+    if (o.evaluation->features() != training.features() ||
+        o.evaluation->classes() != training.classes())
+      throw shape_error("fit: evaluation set has " + std::to_string(o.evaluation->features()) +
+                        " features and " + std::to_string(o.evaluation->classes()) +
+                        " targets per sample, the training set " +
+                        std::to_string(training.features()) + " and " +
+                        std::to_string(training.classes()));
+  }
+  if (o.schedule && (o.schedule_patience == 0 || !(o.schedule_floor > 0.0 && o.schedule_floor < 1.0)))
+    throw value_error("fit: the schedule needs patience >= 1 and a floor in (0, 1)");
+}
+
+double penalty(const optim::Regularization* reg) {
+  if (!reg) return 0.0;
+  double l2 = 0.0, l1 = 0.0;
+  for (const Tensor& w : reg->weights)
+    for (Scalar v : w.value()) {
+      l2 += static_cast<double>(v) * v;
+      l1 += std::abs(static_cast<double>(v));
+    }
+  const double n = static_cast<double>(reg->n);
+  return reg->l2 / (2.0 * n) * l2 + reg->l1 / n * l1;
+}
+
+class TrainingModeRestorer {
+ public:
+  TrainingModeRestorer(nn::Module& m, bool mode) : m_(m), previous_(m.is_training()) {
+    m.train(mode);
+  }
+  ~TrainingModeRestorer() { m_.train(previous_); }
+
+ private:
+  nn::Module& m_;
+  bool previous_;
+};
+
+Array rows(const Array& a, std::size_t start, std::size_t stop) {
+  return xt::view(a, xt::range(start, stop), xt::all());
+}
+
+}  // namespace
+
+Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size) {
+  if (inputs.dimension() != 2)
+    throw shape_error("predict: inputs of shape " + shape_str(inputs.shape()) +
+                      " must be rank 2 (one sample per row)");
+  if (batch_size == 0) throw value_error("predict: batch size must be at least 1");
+  TrainingModeRestorer eval_mode(model, false);
+  NoGradGuard no_grad;
+  const std::size_t n = inputs.shape()[0];
+  Array out;
+  for (std::size_t start = 0; start < n; start += batch_size) {
+    const std::size_t stop = std::min(n, start + batch_size);
+    Tensor y = model(Tensor(rows(inputs, start, stop)));
+    if (start == 0) out = Array::from_shape({n, y.value().shape()[1]});
+    xt::view(out, xt::range(start, stop), xt::all()) = y.value();
+  }
+  return out;
+}
+
+Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& set,
+                    const optim::Regularization* reg, std::size_t batch_size) {
+  set.check();
+  if (batch_size == 0) throw value_error("evaluate: batch size must be at least 1");
+  TrainingModeRestorer eval_mode(model, false);
+  NoGradGuard no_grad;
+  Evaluation e;
+  e.size = set.size();
+  double total = 0.0;
+  for (std::size_t start = 0; start < e.size; start += batch_size) {
+    const std::size_t stop = std::min(e.size, start + batch_size);
+    Tensor a = model(Tensor(rows(set.inputs, start, stop)));
+    total += cost(a, Tensor(rows(set.targets, start, stop))).item() *
+             static_cast<double>(stop - start);
+    if (!set.labels.empty()) {
+      std::vector<std::size_t> labels(set.labels.begin() + static_cast<std::ptrdiff_t>(start),
+                                      set.labels.begin() + static_cast<std::ptrdiff_t>(stop));
+      e.correct += data::count_correct(a.value(), labels);
+    }
+  }
+  e.cost = (e.size ? total / static_cast<double>(e.size) : 0.0) + penalty(reg);
+  return e;
+}
+
+History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
+            const data::Dataset& training, const FitOptions& o) {
+  validate(model, training, o);
+  Rng own_rng(o.seed);
+  Rng& rng = o.rng ? *o.rng : own_rng;
+  data::Batches batches(training, o.batch_size, &rng);
+  const std::vector<Tensor>& params = optimizer.params();
+  const double eta0 = optimizer.learning_rate();
+  const optim::Regularization* reg = &optimizer.regularization();
+
+  History h;
+  std::size_t since_best = 0, since_schedule = 0;
+  std::optional<std::size_t> best;
+  std::vector<Array> snapshot(params.size());
+
+  for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
+    for (std::size_t i = 0; i < params.size(); ++i) snapshot[i] = params[i].value();
+    model.train();
+    if (o.monitor) o.monitor->on_epoch_begin(epoch, o.first_epoch + o.epochs,
+                                             batches.batches_per_epoch());
+    const auto t0 = Clock::now();
+    std::size_t done = 0;
+    while (batches.next()) {
+      const data::Batch& batch = batches.batch();
+      optimizer.zero_grad();
+      Tensor loss = cost(model(Tensor(batch.inputs)), Tensor(batch.targets));
+      const double value = loss.item();
+      if (!std::isfinite(value)) {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          Tensor p = params[i];  // a handle: writes reach the model's parameter
+          p.mutable_value() = snapshot[i];
+        }
+        std::ostringstream msg;
+        msg << "fit: training diverged in epoch " << epoch << ", mini-batch " << done + 1
+            << ": the " << cost.name() << " cost is " << value << " (learning rate "
+            << optimizer.learning_rate()
+            << "); the parameters were restored to their values at the start of the epoch. "
+               "Try a smaller learning rate.";
+        throw numeric_error(msg.str());
+      }
+      loss.backward();
+      optimizer.step();
+      ++done;
+      if (o.monitor) o.monitor->on_batch(done, value);
+    }
+
+    EpochRecord r;
+    r.epoch = epoch;
+    r.learning_rate = optimizer.learning_rate();
+    r.seconds = seconds_since(t0);
+    r.training_size = training.size();
+    if (o.monitor_training_cost || o.monitor_training_accuracy) {
+      Evaluation e = evaluate(model, cost, training, reg, o.eval_batch_size);
+      if (o.monitor_training_cost) r.training_cost = e.cost;
+      if (o.monitor_training_accuracy) r.training_correct = e.correct;
+    }
+    if (o.evaluation) {
+      r.evaluation_size = o.evaluation->size();
+      const bool want = o.monitor_evaluation_cost || o.monitor_evaluation_accuracy ||
+                        o.early_stop > 0 || o.schedule;
+      if (want) {
+        Evaluation e = evaluate(model, cost, *o.evaluation, reg, o.eval_batch_size);
+        if (o.monitor_evaluation_cost) r.evaluation_cost = e.cost;
+        r.evaluation_correct = e.correct;
+      }
+    }
+    h.epochs.push_back(r);
+
+    bool improved = false;
+    if (r.evaluation_correct) {
+      if (!best || *r.evaluation_correct > *best) {
+        best = r.evaluation_correct;
+        h.best_epoch = epoch;
+        h.best_correct = *best;
+        improved = true;
+      }
+    }
+    since_best = improved ? 0 : since_best + 1;
+    since_schedule = improved ? 0 : since_schedule + 1;
+
+    if (o.monitor) o.monitor->on_epoch_end(r);
+    if (o.on_epoch_end && !o.on_epoch_end(r)) {
+      h.stop_reason = "interrupted";
+      break;
+    }
+    if (o.early_stop > 0 && since_best >= o.early_stop) {
+      h.stop_reason = "early stop: no improvement in " + std::to_string(o.early_stop) + " epochs";
+      break;
+    }
+    if (o.schedule && since_schedule >= o.schedule_patience) {
+      optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
+      since_schedule = 0;
+      if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12)) {
+        h.stop_reason = "schedule: learning rate fell to " + std::to_string(o.schedule_floor) +
+                        " of its start";
+        break;
+      }
+    }
+  }
+  if (h.stop_reason.empty()) h.stop_reason = "completed";
+  model.eval();
+  return h;
+}
+
+}  // namespace xg::train
