@@ -1,0 +1,213 @@
+// The training loop: history, monitors, early stopping, the schedule,
+// divergence, and a short real-MNIST regression run.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "xgrad/data/mnist.hpp"
+#include "xgrad/nn.hpp"
+#include "xgrad/optim.hpp"
+#include "xgrad/train/fit.hpp"
+#include "xgrad/train/progress.hpp"
+#include "xgrad/train/report.hpp"
+
+using namespace xg;
+
+namespace {
+
+// Two Gaussian blobs in 2-D, one-hot over 2 classes.
+data::Dataset blobs(std::size_t n, std::uint64_t seed, double separation = 3.0) {
+  Rng rng(seed);
+  data::Dataset d;
+  d.inputs = Array::from_shape({n, std::size_t(2)});
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t label = i % 2;
+    d.labels.push_back(label);
+    d.inputs(i, 0) = rng.normal(label ? separation : -separation, 1.0);
+    d.inputs(i, 1) = rng.normal(0.0, 1.0);
+  }
+  d.targets = data::one_hot(d.labels, 2);
+  return d;
+}
+
+// Labels that ignore the inputs: nothing can be learned, accuracy stalls.
+data::Dataset noise(std::size_t n, std::uint64_t seed) {
+  data::Dataset d = blobs(n, seed, 0.0);
+  Rng rng(seed + 100);
+  for (auto& l : d.labels) l = rng.below(2);
+  d.targets = data::one_hot(d.labels, 2);
+  return d;
+}
+
+struct Setup {
+  Rng rng{5};
+  std::shared_ptr<nn::Sequential> model = nn::mlp({2, 4, 2}, "sigmoid", rng);
+  std::unique_ptr<Cost> cost = make_cost("cross-entropy");
+};
+
+}  // namespace
+
+TEST_CASE("fit learns a separable problem and records every epoch", "[fit]") {
+  Setup s;
+  auto train = blobs(200, 1), eval = blobs(100, 2);
+  optim::SGD sgd(s.model->parameters(), 0.5);
+  train::FitOptions o;
+  o.epochs = 5;
+  o.batch_size = 10;
+  o.evaluation = &eval;
+  o.monitor_training_cost = o.monitor_training_accuracy = o.monitor_evaluation_cost = true;
+  auto h = train::fit(*s.model, *s.cost, sgd, train, o);
+  REQUIRE(h.epochs.size() == 5);
+  CHECK(h.stop_reason == "completed");
+  CHECK(*h.epochs.back().evaluation_correct >= 95);
+  CHECK(*h.epochs.back().training_cost < *h.epochs.front().training_cost);
+  CHECK(h.epochs.back().evaluation_size == 100);
+  CHECK(h.best_epoch >= 1);
+  CHECK_FALSE(s.model->is_training());
+  const std::string csv = train::history_csv(h);
+  CHECK_THAT(csv, Catch::StartsWith("epoch,learning_rate,seconds,training_cost"));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 6);
+}
+
+TEST_CASE("fit with the same seed gives the same numbers", "[fit]") {
+  auto train = blobs(100, 1);
+  std::vector<Array> finals;
+  for (int run = 0; run < 2; ++run) {
+    Setup s;
+    optim::SGD sgd(s.model->parameters(), 0.5);
+    train::FitOptions o;
+    o.epochs = 3;
+    o.seed = 9;
+    train::fit(*s.model, *s.cost, sgd, train, o);
+    finals.push_back(s.model->parameters()[0].value());
+  }
+  CHECK((finals[0] == finals[1]));
+}
+
+TEST_CASE("early stopping ends a run with no improvement", "[fit]") {
+  Setup s;
+  auto train = noise(100, 1), eval = noise(50, 2);
+  optim::SGD sgd(s.model->parameters(), 0.0);  // η = 0: the accuracy never changes
+  train::FitOptions o;
+  o.epochs = 50;
+  o.evaluation = &eval;
+  o.early_stop = 3;
+  auto h = train::fit(*s.model, *s.cost, sgd, train, o);
+  CHECK(h.epochs.size() == 4);  // epoch 1 sets the best, 3 more without improvement
+  CHECK_THAT(h.stop_reason, Catch::Contains("no improvement in 3"));
+}
+
+TEST_CASE("the schedule halves η after N flat epochs and stops at η/128", "[fit]") {
+  Setup s;
+  auto train = noise(100, 1), eval = noise(50, 2);
+  optim::SGD sgd(s.model->parameters(), 0.0);
+  // η = 0 cannot be halved into a stop; use a tiny η whose effect on accuracy is nil.
+  sgd.set_learning_rate(1e-12);
+  train::FitOptions o;
+  o.epochs = 100;
+  o.evaluation = &eval;
+  o.schedule = true;
+  o.schedule_patience = 2;
+  auto h = train::fit(*s.model, *s.cost, sgd, train, o);
+  // Best at epoch 1, then halvings at epochs 3, 5, ..., 15 (7 halvings = 1/128).
+  CHECK(h.epochs.size() == 15);
+  CHECK(sgd.learning_rate() == Approx(1e-12 / 128));
+  CHECK(h.epochs[2].learning_rate == Approx(1e-12));
+  CHECK(h.epochs[3].learning_rate == Approx(0.5e-12));
+  CHECK_THAT(h.stop_reason, Catch::Contains("schedule"));
+}
+
+TEST_CASE("divergence stops with a clear error and restores the epoch's parameters", "[fit]") {
+  Setup s;
+  auto train = blobs(100, 1);
+  s.model = nn::mlp({2, 4, 2}, "relu", s.rng, nn::Init::large, "identity");
+  auto quadratic = make_cost("quadratic");
+  optim::SGD sgd(s.model->parameters(), 1e6);
+  const Array before = s.model->parameters()[0].value();
+  train::FitOptions o;
+  o.epochs = 3;
+  CHECK_THROWS_AS(train::fit(*s.model, *quadratic, sgd, train, o), numeric_error);
+  CHECK_THROWS_WITH(train::fit(*s.model, *quadratic, sgd, train, o),
+                    Catch::Contains("diverged") && Catch::Contains("epoch 1"));
+  CHECK((s.model->parameters()[0].value() == before));
+}
+
+TEST_CASE("fit validates its arguments", "[fit]") {
+  Setup s;
+  auto train = blobs(20, 1);
+  optim::SGD sgd(s.model->parameters(), 0.1);
+  train::FitOptions o;
+  o.batch_size = 21;
+  CHECK_THROWS_WITH(train::fit(*s.model, *s.cost, sgd, train, o), Catch::Contains("21"));
+  o.batch_size = 0;
+  CHECK_THROWS_AS(train::fit(*s.model, *s.cost, sgd, train, o), value_error);
+  o.batch_size = 5;
+  o.early_stop = 2;
+  CHECK_THROWS_WITH(train::fit(*s.model, *s.cost, sgd, train, o),
+                    Catch::Contains("evaluation set"));
+  o.early_stop = 0;
+  o.epochs = 0;
+  CHECK_THROWS_AS(train::fit(*s.model, *s.cost, sgd, train, o), value_error);
+  data::Dataset wrong = blobs(10, 3);
+  wrong.inputs = xt::zeros<Scalar>({std::size_t(10), std::size_t(3)});
+  o.epochs = 1;
+  o.evaluation = &wrong;
+  CHECK_THROWS_AS(train::fit(*s.model, *s.cost, sgd, train, o), shape_error);
+}
+
+TEST_CASE("progress prints one plain line per epoch off a terminal", "[fit]") {
+  Setup s;
+  auto train = blobs(40, 1), eval = blobs(20, 2);
+  optim::SGD sgd(s.model->parameters(), 0.5);
+  std::ostringstream out;
+  train::Progress progress(out, /*live=*/false, "validation", 10);
+  train::FitOptions o;
+  o.epochs = 2;
+  o.evaluation = &eval;
+  o.monitor = &progress;
+  train::fit(*s.model, *s.cost, sgd, train, o);
+  const std::string text = out.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  CHECK(text.find('\r') == std::string::npos);
+  CHECK_THAT(text, Catch::Contains("epoch 2/2  validation accuracy"));
+}
+
+TEST_CASE("write_history writes the csv and both plots", "[fit]") {
+  Setup s;
+  auto train = blobs(40, 1), eval = blobs(20, 2);
+  optim::SGD sgd(s.model->parameters(), 0.5);
+  train::FitOptions o;
+  o.epochs = 3;
+  o.evaluation = &eval;
+  o.monitor_training_cost = o.monitor_training_accuracy = o.monitor_evaluation_cost = true;
+  auto h = train::fit(*s.model, *s.cost, sgd, train, o);
+  const auto dir = std::filesystem::temp_directory_path() / "xgrad-test-history";
+  std::filesystem::remove_all(dir);
+  train::write_history(dir.string(), h, "test");
+  for (const char* f : {"history.csv", "cost.svg", "accuracy.svg"})
+    CHECK(std::filesystem::file_size(dir / f) > 100);
+  std::ifstream svg(dir / "accuracy.svg");
+  std::string text((std::istreambuf_iterator<char>(svg)), {});
+  CHECK_THAT(text, Catch::Contains("training") && Catch::Contains("test"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("real MNIST: two epochs of the book's network reach 93%", "[fit][mnist]") {
+  const std::string dir = XGRAD_SOURCE_DIR "/data/mnist";
+  if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte"))
+    FAIL("real MNIST is missing from " << dir << ": run scripts/fetch-mnist");
+  auto mnist = data::load_mnist(dir);
+  Rng rng(0);
+  auto model = nn::mlp({784, 30, 10}, "sigmoid", rng, nn::Init::default_);
+  auto cost = make_cost("cross-entropy");
+  optim::SGD sgd(model->parameters(), 0.5);
+  train::FitOptions o;
+  o.epochs = 2;
+  o.evaluation = &mnist.validation;
+  o.seed = 1;
+  auto h = train::fit(*model, *cost, sgd, mnist.training, o);
+  INFO("validation accuracy " << *h.epochs.back().evaluation_correct << "/10000");
+  CHECK(*h.epochs.back().evaluation_correct >= 9300);
+  CHECK(*h.epochs.back().evaluation_correct > *h.epochs.front().evaluation_correct - 100);
+}
