@@ -24,7 +24,8 @@ bool all_finite(const Array& a) {
   return true;
 }
 
-// ln, one element at a time (xsimd's vector log does not build for AVX-512BW).
+// ln, one element at a time: xsimd 8's vector log fails to compile for
+// AVX-512BW targets at -O0 (Debug builds with -march=native).
 Array log_of(const Array& a) {
   Array r = a;
   for (auto& v : r) v = std::log(v);

@@ -1,5 +1,7 @@
 #pragma once
 // Everything at once. Include single headers for faster builds.
+#include <xtensor/xio.hpp>  // printing Arrays with <<
+
 #include "xgrad/error.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/ops.hpp"

@@ -135,6 +135,21 @@ bool Batches::next() {
   return true;
 }
 
+void Batches::set_order(std::vector<std::size_t> order) {
+  const std::size_t n = data_->size();
+  std::vector<bool> seen(n, false);
+  bool ok = order.size() == n;
+  for (std::size_t k = 0; ok && k < n; ++k) {
+    ok = order[k] < n && !seen[order[k]];
+    if (ok) seen[order[k]] = true;
+  }
+  if (!ok)
+    throw value_error("Batches::set_order: not a permutation of the " + std::to_string(n) +
+                      " sample indices (got " + std::to_string(order.size()) + " entries)");
+  order_ = std::move(order);
+  cursor_ = not_started;
+}
+
 void Batches::fill(Batch& batch, std::size_t first) {
   const Dataset& d = *data_;
   const std::size_t f = d.features(), c = d.classes(), m = batch.size();

@@ -54,8 +54,8 @@ Tensor log_softmax(const Tensor& z) {
   Array shifted = v - row_max;
   Array log_norm = row_sum(xt::exp(shifted), axis);
   // One value per row, so a scalar loop costs nothing; and xsimd 8's vector
-  // log does not compile for AVX-512BW targets (-march=native on such CPUs).
-  for (auto& v : log_norm) v = std::log(v);
+  // log fails to compile for AVX-512BW targets without optimisation (-O0).
+  for (auto& total : log_norm) total = std::log(total);
   shifted -= log_norm;
   return record("log_softmax", std::move(shifted), {z}, [axis](BackwardContext& c) {
     if (!c.needs(0)) return;

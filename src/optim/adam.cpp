@@ -67,7 +67,7 @@ void Adam::load_state(const std::vector<Array>& state) {
     const double t = state[3 * i + 2]();
     if (!std::isfinite(t) || t < 0 || t != std::floor(t))
       throw value_error("adam load_state: step count of parameter " + std::to_string(i) +
-                        " must be a whole number >= 0, got " + std::to_string(t));
+                        " must be a whole number >= 0, got " + number(t));
     counts.push_back(static_cast<std::size_t>(t));
   }
   for (std::size_t i = 0; i < params_.size(); ++i) {

@@ -1,6 +1,7 @@
 // Builds an optimizer from its name (CLI, checkpoints).
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 #include "xgrad/optim.hpp"
 
@@ -19,9 +20,12 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<T
     return std::make_unique<Momentum>(std::move(params), lr, momentum, std::move(reg),
                                       key == "nesterov");
   const bool known = key == "sgd" || key == "adam" || key == "rmsprop";
-  if (known && momentum != 0.0)
-    throw value_error("make_optimizer: '" + name + "' takes no momentum coefficient, got " +
-                      std::to_string(momentum) + " (use \"momentum\" or \"nesterov\")");
+  if (known && momentum != 0.0) {
+    std::ostringstream msg;
+    msg << "make_optimizer: '" << name << "' takes no momentum coefficient, got " << momentum
+        << " (use \"momentum\" or \"nesterov\")";
+    throw value_error(msg.str());
+  }
   if (key == "sgd") return std::make_unique<SGD>(std::move(params), lr, std::move(reg));
   if (key == "adam")
     return std::make_unique<Adam>(std::move(params), lr, 0.9, 0.999, 1e-8, std::move(reg));

@@ -4,12 +4,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
 namespace xg::optim {
 
 namespace {
+
+/// 1e-08, 0.5, -2: std::to_string would print 0.000000 for 1e-8.
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 bool same_dims(const Shape& expected, const Array& a) {
   return a.dimension() == expected.size() &&
@@ -18,19 +26,21 @@ bool same_dims(const Shape& expected, const Array& a) {
 
 void require_rate(const std::string& who, double lr) {
   if (!std::isfinite(lr) || lr < 0.0)
-    throw value_error(who + ": learning rate must be finite and >= 0, got " + std::to_string(lr));
+    throw value_error(who + ": learning rate must be finite and >= 0, got " + format_number(lr));
 }
 
 }  // namespace
+
+std::string Optimizer::number(double v) { return format_number(v); }
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, Regularization reg)
     : params_(std::move(params)), lr_(lr), reg_(std::move(reg)) {
   const std::string who = "optimizer";
   require_rate(who, lr);
   if (!std::isfinite(reg_.l2) || reg_.l2 < 0.0)
-    throw value_error(who + ": L2 lambda must be finite and >= 0, got " + std::to_string(reg_.l2));
+    throw value_error(who + ": L2 lambda must be finite and >= 0, got " + number(reg_.l2));
   if (!std::isfinite(reg_.l1) || reg_.l1 < 0.0)
-    throw value_error(who + ": L1 lambda must be finite and >= 0, got " + std::to_string(reg_.l1));
+    throw value_error(who + ": L1 lambda must be finite and >= 0, got " + number(reg_.l1));
   if (reg_.n < 1)
     throw value_error(who + ": regularisation training-set size n must be >= 1, got 0");
 
@@ -101,12 +111,12 @@ void Optimizer::check_state(const std::vector<Array>& state,
 
 void Optimizer::require_unit(const char* what, double v) const {
   if (!std::isfinite(v) || v < 0.0 || v >= 1.0)
-    throw value_error(name() + ": " + what + " must be in [0, 1), got " + std::to_string(v));
+    throw value_error(name() + ": " + what + " must be in [0, 1), got " + number(v));
 }
 
 void Optimizer::require_positive(const char* what, double v) const {
   if (!std::isfinite(v) || v <= 0.0)
-    throw value_error(name() + ": " + what + " must be finite and > 0, got " + std::to_string(v));
+    throw value_error(name() + ": " + what + " must be finite and > 0, got " + number(v));
 }
 
 }  // namespace xg::optim

@@ -123,6 +123,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   Rng own_rng(o.seed);
   Rng& rng = o.rng ? *o.rng : own_rng;
   data::Batches batches(training, o.batch_size, &rng);
+  if (o.resume_order) batches.set_order(*o.resume_order);
   const std::vector<Tensor>& params = optimizer.params();
   const double eta0 = optimizer.learning_rate();
   const optim::Regularization* reg = &optimizer.regularization();
@@ -198,7 +199,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     since_schedule = improved ? 0 : since_schedule + 1;
 
     if (o.monitor) o.monitor->on_epoch_end(r);
-    if (o.on_epoch_end && !o.on_epoch_end(r)) {
+    if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order()})) {
       h.stop_reason = "interrupted";
       break;
     }

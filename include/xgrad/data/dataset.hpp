@@ -87,6 +87,10 @@ class Batches {
   std::size_t epoch() const { return epoch_; }
   /// The sample order of the current epoch (indices into the Dataset).
   const std::vector<std::size_t>& order() const { return order_; }
+  /// Continues from a saved order (a checkpoint's): the next epoch reshuffles
+  /// this permutation, exactly as after the epoch that produced it. Abandons
+  /// the current epoch; value_error unless `order` is a permutation of 0..size-1.
+  void set_order(std::vector<std::size_t> order);
 
  private:
   static constexpr std::size_t not_started = static_cast<std::size_t>(-1);

@@ -75,6 +75,8 @@ class Optimizer {
   void require_unit(const char* what, double v) const;
   /// value_error unless v is finite and > 0.
   void require_positive(const char* what, double v) const;
+  /// A number for messages as people write it (1e-08, 0.5), unlike std::to_string.
+  static std::string number(double v);
 
   std::vector<Tensor> params_;
   std::vector<bool> is_weight_;

@@ -60,6 +60,13 @@ class Monitor {
   virtual void on_epoch_end(const EpochRecord& /*record*/) {}
 };
 
+/// What a checkpoint needs to resume exactly after an epoch: the shuffling
+/// engine and the sample order the next epoch reshuffles.
+struct FitState {
+  const Rng& rng;
+  const std::vector<std::size_t>& order;
+};
+
 struct FitOptions {
   std::size_t epochs = 30;
   std::size_t batch_size = 10;
@@ -85,12 +92,15 @@ struct FitOptions {
   Monitor* monitor = nullptr;
   /// Called after each epoch's record is complete; return false to stop
   /// (the stop reason is then "interrupted"). Checkpointing hooks in here.
-  std::function<bool(const EpochRecord&)> on_epoch_end;
+  std::function<bool(const EpochRecord&, const FitState&)> on_epoch_end;
   /// Epochs already done by a run this one resumes (the first epoch run is
-  /// first_epoch + 1); the shuffling engine must then be restored via `rng`.
+  /// first_epoch + 1). To resume exactly, also pass the checkpoint's engine
+  /// as `rng` and its order as `resume_order`.
   std::size_t first_epoch = 0;
   /// Shuffling engine to use instead of one seeded from `seed` (for resuming).
   Rng* rng = nullptr;
+  /// Sample order of the last epoch done (FitState::order of a checkpoint).
+  const std::vector<std::size_t>* resume_order = nullptr;
 };
 
 /// Trains `model` in place and returns the per-epoch history. The model is

@@ -1,0 +1,260 @@
+#include "common.hpp"
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "xgrad/cost.hpp"
+#include "xgrad/io/checkpoint.hpp"
+#include "xgrad/io/model.hpp"
+#include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/dropout.hpp"
+#include "xgrad/nn/linear.hpp"
+#include "xgrad/optim.hpp"
+#include "xgrad/train/progress.hpp"
+#include "xgrad/train/report.hpp"
+
+namespace book_cli {
+
+Settings from_experiment(const xg::book::Experiment& e) {
+  Settings s;
+  s.sizes = e.sizes;
+  s.activation = e.activation;
+  s.cost = e.cost;
+  s.init = e.init;
+  s.eta = e.eta;
+  s.lambda = e.lambda;
+  s.epochs = static_cast<std::size_t>(e.epochs);
+  s.batch = e.batch;
+  s.train_size = e.train_size;
+  s.eval = e.eval_set;
+  return s;
+}
+
+void add_common_flags(CLI::App& app, Settings& s) {
+  app.add_option("--seed", s.seed, "One seed for initialisation, shuffling and dropout");
+  app.add_option("--epochs", s.epochs, "Number of epochs")->check(CLI::PositiveNumber);
+  app.add_option("--data", s.data, "Directory holding the four MNIST IDX files");
+  app.add_option("--out", s.out, "Write history.csv and SVG plots of cost and accuracy here");
+  app.add_option("--save", s.save, "Save the trained model to this directory");
+  app.add_flag("--monitor-all", s.monitor_all,
+               "Monitor training and evaluation cost and accuracy each epoch");
+  app.add_flag("--detect-anomaly", s.detect_anomaly,
+               "Stop at the first op whose value or gradient is NaN/Inf and name it");
+  app.add_option("--checkpoint", s.checkpoint,
+                 "Save model, optimizer and RNG state here after each epoch");
+  app.add_option("--resume", s.resume, "Continue a run from a --checkpoint directory");
+}
+
+void add_model_flags(CLI::App& app, Settings& s) {
+  app.add_option("--sizes", s.sizes, "Layer sizes, input first")->delimiter(',');
+  app.add_option("--activation", s.activation, "Hidden activation (sigmoid, tanh, relu, ...)");
+  app.add_option("--output", s.output,
+                 "Output activation (default: sigmoid, softmax for log-likelihood)");
+  app.add_option("--cost", s.cost, "quadratic | cross-entropy | log-likelihood | mae");
+  app.add_option("--init", s.init, "large | default | xavier | he");
+  app.add_option("--optimizer", s.optimizer, "sgd | momentum | nesterov | adam | rmsprop");
+  app.add_option("--eta", s.eta, "Learning rate η");
+  app.add_option("--lambda", s.lambda, "L2 regularisation λ (scaled by the training-set size)");
+  app.add_option("--l1", s.l1, "L1 regularisation λ (scaled by the training-set size)");
+  app.add_option("--momentum", s.momentum, "Momentum coefficient μ (implies --optimizer momentum)");
+  app.add_option("--dropout", s.dropout, "Drop probability after each hidden layer");
+  app.add_option("--batch", s.batch, "Mini-batch size")->check(CLI::PositiveNumber);
+  app.add_option("--train-size", s.train_size, "Training images (first N of the 50,000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--eval", s.eval, "Evaluation set")->check(CLI::IsMember({"test", "validation"}));
+  app.add_option("--early-stop", s.early_stop, "Stop after N epochs without improvement");
+  app.add_flag("--schedule", s.schedule,
+               "Halve η after 10 epochs without improvement; stop at η/128");
+}
+
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
+  // splitmix64 of (seed, stream): decorrelated engines from one user seed.
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::shared_ptr<xg::nn::Sequential> build_model(const Settings& s, xg::Rng& init_rng) {
+  const std::string output =
+      !s.output.empty() ? s.output : (s.cost == "log-likelihood" ? "softmax" : "sigmoid");
+  if (s.dropout <= 0.0)
+    return xg::nn::mlp(s.sizes, s.activation, init_rng, xg::nn::parse_init(s.init), output);
+  // With dropout: Linear, act, Dropout for each hidden layer.
+  auto base = xg::nn::mlp(s.sizes, s.activation, init_rng, xg::nn::parse_init(s.init), output);
+  auto model = std::make_shared<xg::nn::Sequential>();
+  xg::Rng dropout_rng(derive_seed(s.seed, 2));
+  const std::size_t n = base->size();
+  for (std::size_t i = 0; i < n; ++i) {
+    model->add((*base)[i]);
+    const bool hidden_activation = i % 2 == 1 && i + 1 < n;
+    if (hidden_activation) model->add(std::make_shared<xg::nn::Dropout>(s.dropout, dropout_rng));
+  }
+  return model;
+}
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+// First Ctrl-C: finish the epoch (and its checkpoint), then stop cleanly.
+// A second one: the default action, immediate exit.
+extern "C" void on_sigint(int) {
+  g_interrupted = true;
+  const char msg[] = "\ninterrupt: finishing the current epoch (Ctrl-C again to abort)\n";
+  (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+  std::signal(SIGINT, SIG_DFL);
+}
+
+std::string settings_json(const Settings& s) {
+  nlohmann::json j;
+  j["sizes"] = s.sizes;
+  j["activation"] = s.activation;
+  j["output"] = s.output;
+  j["cost"] = s.cost;
+  j["init"] = s.init;
+  j["optimizer"] = s.optimizer;
+  j["eta"] = s.eta;
+  j["lambda"] = s.lambda;
+  j["l1"] = s.l1;
+  j["momentum"] = s.momentum;
+  j["dropout"] = s.dropout;
+  j["epochs"] = s.epochs;
+  j["batch"] = s.batch;
+  j["train_size"] = s.train_size;
+  j["eval"] = s.eval;
+  j["seed"] = s.seed;
+  return j.dump();
+}
+
+}  // namespace
+
+bool interrupted() { return g_interrupted; }
+
+std::string accuracy_line(const std::string& set, std::size_t correct, std::size_t total) {
+  return fmt::format("accuracy: {} {}/{} {:.2f}%", set, correct, total,
+                     total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total)
+                           : 0.0);
+}
+
+const xg::data::Dataset& pick_set(const xg::data::Mnist& m, const std::string& name) {
+  if (name == "training") return m.training;
+  if (name == "validation") return m.validation;
+  if (name == "test") return m.test;
+  throw xg::value_error("unknown data set '" + name + "': expected training, validation or test");
+}
+
+Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
+  const xg::data::Mnist mnist = xg::data::load_mnist(s.data, s.train_size);
+  const xg::data::Dataset& eval_set = pick_set(mnist, s.eval);
+
+  xg::Rng init_rng(derive_seed(s.seed, 0));
+  auto model = build_model(s, init_rng);
+  auto cost = xg::make_cost(s.cost);
+  xg::optim::Regularization reg{s.lambda, s.l1, mnist.training.size(), model->weights()};
+  const std::string rule = s.momentum > 0 && s.optimizer == "sgd" ? "momentum" : s.optimizer;
+  auto optimizer = xg::optim::make_optimizer(rule, model->parameters(), s.eta, s.momentum, reg);
+
+  if (!quiet)
+    out << fmt::format("model: {}\ncost: {}  optimizer: {}  eta: {}  lambda: {}  batch: {}  "
+                       "training images: {}  evaluation: {} ({})\n",
+                       model->describe(), s.cost, optimizer->name(), s.eta, s.lambda, s.batch,
+                       mnist.training.size(), s.eval, eval_set.size());
+
+  xg::train::FitOptions opt;
+  opt.epochs = s.epochs;
+  opt.batch_size = s.batch;
+  opt.seed = derive_seed(s.seed, 1);
+  opt.evaluation = &eval_set;
+  opt.early_stop = s.early_stop;
+  opt.schedule = s.schedule;
+  const bool monitor_all = s.monitor_all || !s.out.empty();
+  opt.monitor_training_cost = monitor_all;
+  opt.monitor_training_accuracy = monitor_all;
+  opt.monitor_evaluation_cost = monitor_all;
+  xg::train::Progress progress(out, !quiet && xg::train::stdout_is_terminal(), s.eval, s.batch);
+  if (!quiet) opt.monitor = &progress;
+
+  // Resuming: weights, optimizer state, η, the shuffling engine and order.
+  xg::Rng shuffle_rng(opt.seed);
+  opt.rng = &shuffle_rng;
+  std::vector<std::size_t> resume_order;
+  if (!s.resume.empty()) {
+    const xg::io::Checkpoint ck = xg::io::load_checkpoint(s.resume, *model, *optimizer);
+    // The epoch target may grow on resume; everything else must match.
+    auto comparable = [](const std::string& text) {
+      nlohmann::json j = nlohmann::json::parse(text);
+      j.erase("epochs");
+      return j;
+    };
+    if (!ck.settings_json.empty() && comparable(ck.settings_json) != comparable(settings_json(s)))
+      throw xg::value_error("resume: the checkpoint in " + s.resume +
+                            " was made with other settings: " + ck.settings_json);
+    if (ck.epoch >= s.epochs)
+      throw xg::value_error("resume: the checkpoint in " + s.resume + " has already done " +
+                            std::to_string(ck.epoch) + " of " + std::to_string(s.epochs) +
+                            " epochs");
+    if (!ck.rng_state.empty()) shuffle_rng.restore(ck.rng_state);
+    resume_order = ck.order;
+    opt.first_epoch = ck.epoch;
+    opt.epochs = s.epochs - ck.epoch;
+    if (!resume_order.empty()) opt.resume_order = &resume_order;
+    if (!quiet) out << "resuming after epoch " << ck.epoch << " from " << s.resume << "\n";
+  }
+  const std::string settings = settings_json(s);
+  opt.on_epoch_end = [&](const xg::train::EpochRecord& r, const xg::train::FitState& st) {
+    if (!s.checkpoint.empty()) {
+      xg::io::Checkpoint ck;
+      ck.epoch = r.epoch;
+      ck.rng_state = st.rng.state();
+      ck.order = st.order;
+      ck.learning_rate = optimizer->learning_rate();
+      ck.settings_json = settings;
+      xg::io::save_checkpoint(s.checkpoint, *model, *optimizer, ck);
+    }
+    return !g_interrupted.load();
+  };
+  struct SigintScope {
+    void (*previous)(int);
+    SigintScope() : previous(std::signal(SIGINT, on_sigint)) {}
+    ~SigintScope() { std::signal(SIGINT, previous); }
+  } sigint_scope;
+
+  xg::AnomalyGuard anomaly(s.detect_anomaly);
+  Outcome o;
+  o.history = xg::train::fit(*model, *cost, *optimizer, mnist.training, opt);
+  o.eval_name = s.eval;
+  o.total = eval_set.size();
+  const auto& last = o.history.epochs.back();
+  o.correct = last.evaluation_correct.value_or(0);
+
+  if (!s.out.empty()) {
+    xg::train::write_history(s.out, o.history, s.eval);
+    if (!quiet) out << "wrote " << s.out << "/history.csv, cost.svg, accuracy.svg\n";
+  }
+  if (!s.save.empty()) {
+    nlohmann::json meta = nlohmann::json::parse(settings);
+    meta["epochs_done"] = last.epoch;
+    meta["accuracy"] = {{"set", s.eval}, {"correct", o.correct}, {"total", o.total}};
+    xg::io::save_model(s.save, *model, s.cost, meta.dump());
+    if (!quiet) out << "saved the model to " << s.save << "\n";
+  }
+  if (!quiet) {
+    if (o.history.stop_reason == "interrupted")
+      out << "interrupted after epoch " << last.epoch
+          << (s.checkpoint.empty() ? std::string()
+                                   : "; resume with --resume " + s.checkpoint)
+          << "\n";
+    else if (o.history.stop_reason != "completed")
+      out << "stopped: " << o.history.stop_reason << "\n";
+    out << accuracy_line(o.eval_name, o.correct, o.total) << std::endl;
+  }
+  return o;
+}
+
+}  // namespace book_cli

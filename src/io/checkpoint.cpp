@@ -1,0 +1,245 @@
+// Checkpoint directories: a model directory, the optimizer's state arrays and
+// checkpoint.json. Format: docs/model-format.md.
+#include "xgrad/io/checkpoint.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <system_error>
+#include <typeinfo>
+
+#include "xgrad/error.hpp"
+#include "xgrad/io/model.hpp"
+#include "xgrad/io/npy.hpp"
+#include "xgrad/nn/dropout.hpp"
+#include "xgrad/random.hpp"
+
+namespace xg::io {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char* kModelSubdir = "model";
+constexpr const char* kOptimizerSubdir = "optimizer";
+constexpr std::size_t kMaxManifestBytes = 256u << 20;  // room for a long `order`
+
+// Every Dropout in the module tree by dotted path ("3", "block.1"): their mask
+// engines are part of the training state.
+void find_dropouts(const nn::Module& m, const std::string& prefix,
+                   std::vector<std::pair<std::string, nn::Dropout*>>& out) {
+  for (const auto& [name, child] : m.children()) {
+    const std::string path = prefix.empty() ? name : prefix + "." + name;
+    const nn::Module& c = *child;
+    if (typeid(c) == typeid(nn::Dropout))
+      out.emplace_back(path, static_cast<nn::Dropout*>(child.get()));
+    find_dropouts(*child, path, out);
+  }
+}
+
+bool valid_rng_state(const std::string& state) {
+  try {
+    Rng probe;
+    probe.restore(state);
+    return true;
+  } catch (const xg::error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& dir, const nn::Sequential& model,
+                     const optim::Optimizer& opt, const Checkpoint& meta) {
+  if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)
+    throw value_error("save_checkpoint: learning rate must be finite and >= 0, got " +
+                      std::to_string(meta.learning_rate));
+  if (!meta.rng_state.empty() && !valid_rng_state(meta.rng_state))
+    throw value_error("save_checkpoint: rng_state is not an Rng::state() string");
+  json settings = nullptr;
+  if (!meta.settings_json.empty()) {
+    try {
+      settings = json::parse(meta.settings_json);
+    } catch (const json::exception& e) {
+      throw value_error(std::string("save_checkpoint: settings_json is not valid JSON: ") +
+                        e.what());
+    }
+  }
+  const std::vector<Array> state = opt.state();
+  for (std::size_t k = 0; k < state.size(); ++k)
+    for (Scalar v : state[k])
+      if (!std::isfinite(v))
+        throw numeric_error("save_checkpoint: optimizer state array " + std::to_string(k) +
+                            " contains NaN or Inf");
+
+  json j;
+  j["format"] = kCheckpointFormat;
+  j["version"] = kCheckpointVersion;
+  j["epoch"] = meta.epoch;
+  j["learning_rate"] = meta.learning_rate;
+  j["rng_state"] = meta.rng_state;
+  j["order"] = meta.order;
+  j["history_csv"] = meta.history_csv;
+  j["settings"] = std::move(settings);
+  json table = json::array();
+  for (std::size_t k = 0; k < state.size(); ++k)
+    table.push_back({{"file", std::to_string(k) + ".npy"},
+                     {"shape", Shape(state[k].shape().begin(), state[k].shape().end())}});
+  j["optimizer"] = {{"name", opt.name()}, {"state", std::move(table)}};
+  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
+  find_dropouts(model, "", dropouts);
+  json engines = json::object();
+  for (const auto& [path, d] : dropouts) engines[path] = d->rng().state();  // read only
+  j["dropout_rng_states"] = std::move(engines);
+  const std::string text = j.dump(2) + "\n";
+
+  detail::write_model_files("", model, "", "");  // refuse a bad model before touching the disk
+  detail::save_directory_atomically(dir, kCheckpointManifest, [&](const std::string& tmp) {
+    const fs::path root(tmp);
+    const fs::path model_dir = root / kModelSubdir;
+    const fs::path opt_dir = root / kOptimizerSubdir;
+    for (const fs::path& sub : {model_dir, opt_dir}) {
+      std::error_code ec;
+      if (!fs::create_directory(sub, ec) || ec)
+        throw io_error("save_checkpoint: cannot create '" + sub.string() + "': " + ec.message());
+    }
+    detail::write_model_files(model_dir.string(), model, "", "");
+    detail::sync_directory(model_dir.string());
+    for (std::size_t k = 0; k < state.size(); ++k)
+      detail::write_file_durably((opt_dir / (std::to_string(k) + ".npy")).string(),
+                                 encode_npy(state[k]));
+    detail::sync_directory(opt_dir.string());
+    // Written last: a directory with checkpoint.json is complete.
+    detail::write_file_durably((root / kCheckpointManifest).string(), text);
+  });
+}
+
+Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw io_error("checkpoint directory '" + dir + "' does not exist or is not a directory");
+  const std::string path = (fs::path(dir) / kCheckpointManifest).string();
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
+  json j;
+  {
+    const std::string text = detail::read_text_file(path, kMaxManifestBytes);
+    try {
+      j = json::parse(text);
+    } catch (const json::exception& e) {
+      throw io_error(path + ": malformed JSON: " + e.what());
+    }
+  }
+  if (!j.is_object()) bad("not a JSON object");
+  if (!j.contains("format") || j["format"] != kCheckpointFormat)
+    bad(std::string("not an xgrad checkpoint (\"format\" should be \"") + kCheckpointFormat +
+        "\")");
+  if (!j.contains("version") || !j["version"].is_number_integer() ||
+      j["version"].get<long long>() != kCheckpointVersion)
+    bad("unsupported version " + (j.contains("version") ? j["version"].dump() : "(missing)") +
+        " (this xgrad reads version " + std::to_string(kCheckpointVersion) + ")");
+
+  // ---- the plain fields
+  Checkpoint out;
+  if (!j.contains("epoch") || !j["epoch"].is_number_unsigned())
+    bad("\"epoch\" must be a non-negative integer");
+  out.epoch = j["epoch"].get<std::size_t>();
+  if (!j.contains("learning_rate") || !j["learning_rate"].is_number())
+    bad("\"learning_rate\" must be a number");
+  out.learning_rate = j["learning_rate"].get<double>();
+  if (!std::isfinite(out.learning_rate) || out.learning_rate < 0)
+    bad("\"learning_rate\" must be finite and >= 0");
+  for (const char* key : {"rng_state", "history_csv"})
+    if (j.contains(key) && !j[key].is_string())
+      bad(std::string("\"") + key + "\" must be a string");
+  if (j.contains("rng_state")) out.rng_state = j["rng_state"].get<std::string>();
+  if (!out.rng_state.empty() && !valid_rng_state(out.rng_state))
+    bad("\"rng_state\" is not a valid engine state");
+  if (j.contains("history_csv")) out.history_csv = j["history_csv"].get<std::string>();
+  if (j.contains("order")) {
+    if (!j["order"].is_array()) bad("\"order\" must be an array of sample indices");
+    out.order.reserve(j["order"].size());
+    for (const json& v : j["order"]) {
+      if (!v.is_number_unsigned()) bad("\"order\" must hold non-negative integers");
+      out.order.push_back(v.get<std::size_t>());
+    }
+  }
+  if (j.contains("settings") && !j["settings"].is_null()) out.settings_json = j["settings"].dump();
+
+  // ---- optimizer state: same rule, same count, same shapes, finite
+  if (!j.contains("optimizer") || !j["optimizer"].is_object() || !j["optimizer"].contains("name") ||
+      !j["optimizer"]["name"].is_string() || !j["optimizer"].contains("state") ||
+      !j["optimizer"]["state"].is_array())
+    bad("\"optimizer\" must be an object with a string \"name\" and an array \"state\"");
+  const std::string opt_name = j["optimizer"]["name"].get<std::string>();
+  if (opt_name != opt.name())
+    bad("saved with optimizer '" + opt_name + "' but resuming with '" + opt.name() + "'");
+  const json& table = j["optimizer"]["state"];
+  const std::vector<Array> current = opt.state();
+  if (table.size() != current.size())
+    bad("holds " + std::to_string(table.size()) + " optimizer state arrays but the " + opt.name() +
+        " optimizer has " + std::to_string(current.size()) + " (a different model?)");
+  std::vector<Array> state;
+  for (std::size_t k = 0; k < table.size(); ++k) {
+    const json& e = table[k];
+    if (!e.is_object() || !e.contains("file") || !e["file"].is_string())
+      bad("optimizer state entry " + std::to_string(k) + " needs a string \"file\"");
+    const std::string file = e["file"].get<std::string>();
+    if (!detail::is_plain_file_name(file))
+      bad("optimizer state file \"" + file + "\" must be a plain file name");
+    const std::string fpath = (fs::path(dir) / kOptimizerSubdir / file).string();
+    if (!fs::exists(fpath, ec)) throw io_error(fpath + ": missing (listed in " + path + ")");
+    Array a = load_npy(fpath);
+    const auto& want = current[k].shape();
+    if (!std::equal(want.begin(), want.end(), a.shape().begin(), a.shape().end()))
+      throw io_error(fpath + ": optimizer state " + std::to_string(k) + " has shape " +
+                     shape_str(a.shape()) + " but the optimizer's is " + shape_str(want));
+    for (Scalar v : a)
+      if (!std::isfinite(v)) throw io_error(fpath + ": contains NaN or Inf");
+    state.push_back(std::move(a));
+  }
+
+  // ---- dropout engines: exactly the model's Dropout layers
+  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
+  find_dropouts(model, "", dropouts);
+  std::map<std::string, Rng> engines;
+  if (j.contains("dropout_rng_states")) {
+    const json& saved = j["dropout_rng_states"];
+    if (!saved.is_object()) bad("\"dropout_rng_states\" must be an object");
+    for (const auto& item : saved.items()) {
+      if (!item.value().is_string() || !valid_rng_state(item.value().get<std::string>()))
+        bad("dropout layer '" + item.key() + "': invalid engine state");
+      Rng r;
+      r.restore(item.value().get<std::string>());
+      engines.emplace(item.key(), r);
+    }
+  }
+  std::set<std::string> model_paths;
+  for (const auto& [p, d] : dropouts) {
+    model_paths.insert(p);
+    if (!engines.count(p)) bad("no saved engine state for the model's Dropout layer '" + p + "'");
+  }
+  for (const auto& [p, r] : engines)
+    if (!model_paths.count(p))
+      bad("engine state for Dropout layer '" + p + "', which the model lacks");
+
+  // ---- parameters (checked against the model, nothing assigned yet)
+  auto values = detail::read_parameters_for(model, (fs::path(dir) / kModelSubdir).string());
+
+  // ---- commit. load_state is the only step that can still refuse, and it
+  // changes nothing when it does, so it goes first.
+  try {
+    opt.load_state(state);
+  } catch (const xg::error& e) {
+    throw io_error(path + ": the optimizer rejected the saved state: " + e.what());
+  }
+  opt.set_learning_rate(out.learning_rate);
+  detail::assign_parameters(values);
+  for (const auto& [p, d] : dropouts) d->rng() = engines.at(p);
+  return out;
+}
+
+}  // namespace xg::io

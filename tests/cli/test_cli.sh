@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end tests of xgrad-book: list, check, train/save/eval, checkpoint and
+# resume (exactly the same weights), Ctrl-C, --out, and clear errors.
+# Usage: test_cli.sh BOOK_BINARY MNIST_DIR
+set -uo pipefail
+book=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+[[ -f "$data/train-images-idx3-ubyte" ]] || { echo "FAIL: no MNIST in $data (run scripts/fetch-mnist)"; exit 1; }
+small=(--data "$data" --train-size 1000 --seed 3 --sizes 784,20,10 --optimizer momentum --momentum 0.5)
+
+# list
+n=$("$book" list | grep -cE '^ ?[0-9]+ ')
+[[ $n -eq 10 ]] && pass "list shows 10 experiments" || fail "list shows $n experiments"
+
+# check
+out=$("$book" check --data "$data"); rc=$?
+last=$(tail -n 1 <<<"$out")
+[[ $rc -eq 0 && $last =~ ^max_rel_diff:\ [0-9.e+-]+$ ]] && pass "check: $last" || fail "check rc=$rc last='$last'"
+
+# train, save, eval give the same accuracy line
+out=$("$book" train "${small[@]}" --epochs 3 --save "$work/model" --out "$work/out"); rc=$?
+train_last=$(tail -n 1 <<<"$out")
+[[ $rc -eq 0 && $train_last =~ ^accuracy:\ test\ [0-9]+/10000\ [0-9.]+%$ ]] && pass "train: $train_last" \
+  || fail "train rc=$rc last='$train_last'"
+eval_last=$("$book" eval --model "$work/model" --data "$data" | tail -n 1)
+[[ "$eval_last" == "$train_last" ]] && pass "eval repeats the training accuracy" \
+  || fail "eval '$eval_last' != train '$train_last'"
+for f in history.csv cost.svg accuracy.svg; do
+  [[ -s "$work/out/$f" ]] && pass "--out wrote $f" || fail "--out did not write $f"
+done
+[[ $(wc -l <"$work/out/history.csv") -eq 4 ]] && pass "history.csv has 3 epochs" || fail "history.csv rows"
+
+# checkpoint + resume == uninterrupted
+"$book" train "${small[@]}" --epochs 2 --checkpoint "$work/ck" >/dev/null || fail "checkpointed run"
+"$book" train "${small[@]}" --epochs 3 --resume "$work/ck" --save "$work/resumed" >/dev/null || fail "resume"
+same=1
+for f in "$work/model"/*.npy; do cmp -s "$f" "$work/resumed/$(basename "$f")" || same=0; done
+[[ $same -eq 1 ]] && pass "resumed run ends with identical weights" || fail "resumed weights differ"
+
+# Ctrl-C finishes the epoch, writes the checkpoint and exits 130
+"$book" train "${small[@]}" --epochs 500 --checkpoint "$work/ck2" >"$work/sigint.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do grep -q '^epoch 1/' "$work/sigint.log" && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"; rc=$?
+if [[ $rc -eq 130 && -f "$work/ck2/checkpoint.json" ]] && grep -q "resume with --resume" "$work/sigint.log"; then
+  pass "Ctrl-C: exit 130 with a checkpoint"
+else
+  fail "Ctrl-C: rc=$rc"; cat "$work/sigint.log"
+fi
+done_epochs=$(grep -c '^epoch ' "$work/sigint.log")
+"$book" train "${small[@]}" --epochs $((done_epochs + 1)) --resume "$work/ck2" >/dev/null \
+  && pass "resume after Ctrl-C" || fail "resume after Ctrl-C"
+
+# errors: clear message, exit code 2, no crash
+expect_error() {  # expect_error PATTERN ARGS...
+  local pattern=$1; shift
+  local err; err=$("$book" "$@" 2>&1 >/dev/null); local rc=$?
+  [[ $rc -eq 2 && $err == *"$pattern"* ]] && pass "error: $pattern" || fail "expected '$pattern' (rc=$rc): $err"
+}
+expect_error "unknown activation" train "${small[@]}" --activation swoosh --epochs 1
+expect_error "fetch-mnist" train --data "$work/nowhere" --epochs 1
+expect_error "mini-batch size" train "${small[@]}" --batch 5000 --epochs 1
+expect_error "does not exist" eval --model "$work/nowhere" --data "$data"
+mkdir -p "$work/bad" && echo '{"format": "xgrad-model", "version": 1' >"$work/bad/model.json"
+expect_error "model.json" eval --model "$work/bad" --data "$data"
+expect_error "unknown experiment" run 11 --data "$data"
+
+echo "$failures failure(s)"
+[[ $failures -eq 0 ]]
