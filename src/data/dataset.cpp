@@ -118,7 +118,7 @@ std::size_t Batches::batches_per_epoch() const {
   return (data_->size() + batch_size_ - 1) / batch_size_;
 }
 
-bool Batches::next() {
+bool Batches::advance(std::size_t& first, std::size_t& m) {
   if (cursor_ == not_started) {
     if (rng_) rng_->shuffle(order_.begin(), order_.end());
     cursor_ = 0;
@@ -129,9 +129,30 @@ bool Batches::next() {
     cursor_ = not_started;
     return false;
   }
-  in_partial_ = n - cursor_ < batch_size_;
-  fill(in_partial_ ? partial_ : full_, cursor_);
+  first = cursor_;
+  m = std::min(batch_size_, n - cursor_);
   cursor_ += batch_size_;
+  return true;
+}
+
+bool Batches::next() {
+  std::size_t first = 0, m = 0;
+  if (!advance(first, m)) return false;
+  in_partial_ = m < batch_size_;
+  Batch& b = in_partial_ ? partial_ : full_;
+  fill(b.inputs, b.targets, b.labels.empty() ? nullptr : &b.labels, first, m);
+  return true;
+}
+
+bool Batches::next_into(Array& inputs, Array& targets) {
+  std::size_t first = 0, m = 0;
+  if (!advance(first, m)) return false;
+  const std::size_t f = data_->features(), c = data_->classes();
+  if (inputs.dimension() != 2 || inputs.shape()[0] != m || inputs.shape()[1] != f)
+    inputs = uninitialized(m, f);
+  if (targets.dimension() != 2 || targets.shape()[0] != m || targets.shape()[1] != c)
+    targets = uninitialized(m, c);
+  fill(inputs, targets, nullptr, first, m);
   return true;
 }
 
@@ -150,19 +171,19 @@ void Batches::set_order(std::vector<std::size_t> order) {
   cursor_ = not_started;
 }
 
-void Batches::fill(Batch& batch, std::size_t first) {
+void Batches::fill(Array& inputs, Array& targets, std::vector<std::size_t>* labels,
+                   std::size_t first, std::size_t m) const {
   const Dataset& d = *data_;
-  const std::size_t f = d.features(), c = d.classes(), m = batch.size();
+  const std::size_t f = d.features(), c = d.classes();
   const Scalar* x = d.inputs.data();
   const Scalar* y = d.targets.data();
-  Scalar* bx = batch.inputs.data();
-  Scalar* by = batch.targets.data();
-  const bool has_labels = !batch.labels.empty();
+  Scalar* bx = inputs.data();
+  Scalar* by = targets.data();
   for (std::size_t r = 0; r < m; ++r) {
     const std::size_t i = order_[first + r];
     std::copy_n(x + i * f, f, bx + r * f);
     std::copy_n(y + i * c, c, by + r * c);
-    if (has_labels) batch.labels[r] = d.labels[i];
+    if (labels) (*labels)[r] = d.labels[i];
   }
 }
 

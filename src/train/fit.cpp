@@ -140,10 +140,12 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
                                              batches.batches_per_epoch());
     const auto t0 = Clock::now();
     std::size_t done = 0;
-    while (batches.next()) {
-      const data::Batch& batch = batches.batch();
+    // The batch is copied once, straight into these leaves' buffers. Reusing
+    // them is safe: backward() released the previous step's graph.
+    Tensor x{Array()}, y{Array()};
+    while (batches.next_into(x.mutable_value(), y.mutable_value())) {
       optimizer.zero_grad();
-      Tensor loss = cost(model(Tensor(batch.inputs)), Tensor(batch.targets));
+      Tensor loss = cost(model(x), y);
       const double value = loss.item();
       if (!std::isfinite(value)) {
         for (std::size_t i = 0; i < params.size(); ++i) {

@@ -74,6 +74,11 @@ class Batches {
 
   /// Fills batch() with the next mini-batch; false at the end of an epoch.
   bool next();
+  /// Like next(), but copies the mini-batch straight into caller-owned arrays
+  /// (resized only when the batch size changes): a training loop can fill its
+  /// input tensors' own buffers and copy each sample once. batch() is not
+  /// updated by this call.
+  bool next_into(Array& inputs, Array& targets);
   /// The mini-batch the last successful next() produced.
   const Batch& batch() const { return in_partial_ ? partial_ : full_; }
 
@@ -94,7 +99,10 @@ class Batches {
 
  private:
   static constexpr std::size_t not_started = static_cast<std::size_t>(-1);
-  void fill(Batch& batch, std::size_t first);
+  /// Advances the cursor; returns the first row of the next batch and its size.
+  bool advance(std::size_t& first, std::size_t& m);
+  void fill(Array& inputs, Array& targets, std::vector<std::size_t>* labels, std::size_t first,
+            std::size_t m) const;
 
   const Dataset* data_;
   std::size_t batch_size_;
