@@ -46,7 +46,7 @@ Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 2> values) : Tensor(Array(v
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 3> values) : Tensor(Array(values)) {}
 
 Tensor Tensor::scalar(Scalar v, bool requires_grad) {
-  return Tensor(xt::xarray<Scalar>(v), requires_grad);
+  return Tensor(Array(v), requires_grad);
 }
 Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
   return Tensor(Array(xt::zeros<Scalar>(shape)), requires_grad);
@@ -124,6 +124,33 @@ Tensor Tensor::detach() const { return Tensor(Array(value())); }
 
 namespace {
 
+// Work lists of backward(), kept per thread and reused: regrowing them every
+// step made glibc consolidate its free lists, a large share of small-graph
+// time. A backward started from inside a backward closure gets its own.
+struct Scratch {
+  std::vector<Node*> order;
+  std::vector<std::pair<Node*, std::size_t>> stack;
+  std::vector<std::shared_ptr<Node>> edges;
+  bool busy = false;
+};
+thread_local Scratch t_scratch;
+
+class ScratchLease {
+ public:
+  ScratchLease() : s_(t_scratch.busy ? own_ : t_scratch) { s_.busy = true; }
+  ~ScratchLease() {
+    s_.order.clear();
+    s_.stack.clear();
+    s_.edges.clear();  // may destroy nodes: their destructors unlink iteratively
+    s_.busy = false;
+  }
+  Scratch& get() { return s_; }
+
+ private:
+  Scratch own_;
+  Scratch& s_;
+};
+
 void run_backward(Node& root, Array seed, bool keep_graph) {
   if (!root.requires_grad)
     throw graph_error(std::string("backward: tensor (op '") + root.op +
@@ -138,8 +165,9 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
 
   // Iterative post-order DFS: inputs come before the nodes that use them.
   const std::uint64_t stamp = ++g_visit_stamp;
-  std::vector<Node*> order;
-  std::vector<std::pair<Node*, std::size_t>> stack;
+  ScratchLease lease;
+  std::vector<Node*>& order = lease.get().order;
+  auto& stack = lease.get().stack;
   root.mark = stamp;
   stack.emplace_back(&root, 0);
   while (!stack.empty()) {
@@ -189,7 +217,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
   if (!keep_graph) {
     // Free closures first, then edges all at once: freeing an edge may
     // destroy a node that `order` still points to.
-    std::vector<std::shared_ptr<Node>> edges;
+    std::vector<std::shared_ptr<Node>>& edges = lease.get().edges;
     for (Node* n : order) {
       if (!n->backward) continue;
       n->backward = nullptr;
@@ -198,7 +226,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
       n->inputs.clear();
     }
     order.clear();
-    // `edges` dies here; each Node destructor unlinks iteratively.
+    // The lease clears `edges`; each Node destructor unlinks iteratively.
   }
 }
 

@@ -49,7 +49,7 @@ TEST_CASE("the graph is released after backward", "[engine]") {
   CHECK(x.has_grad());
 }
 
-TEST_CASE("keep_graph allows a second backward; without it the second one is an error",
+TEST_CASE("keep_graph allows a second backward, without it the second one is an error",
           "[engine]") {
   Tensor x = Tensor::full({2}, 1.0, true);
   Tensor y = sum(exp(x));

@@ -370,7 +370,7 @@ TEST_CASE("model: tanh/relu/dropout/identity network and a nested Sequential rou
   CHECK(read_json(tmp / "nested/model.json")["parameters"][0]["name"] == "0.0.weight");
 }
 
-TEST_CASE("model: load_parameters fills an existing model; failures leave it untouched", "[io]") {
+TEST_CASE("model: load_parameters fills an existing model and failures leave it untouched", "[io]") {
   TempDir tmp;
   auto saved = sigmoid_softmax_net(1);
   const std::string dir = tmp / "m";

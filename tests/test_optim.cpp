@@ -77,7 +77,7 @@ TEST_CASE("SGD: w ← w − ηg, the book's L2 and L1 forms", "[optim]") {
   }
 }
 
-TEST_CASE("Momentum: v ← μv − ηg, w ← w + v; Nesterov looks ahead", "[optim]") {
+TEST_CASE("Momentum: v ← μv − ηg, w ← w + v, and Nesterov looks ahead", "[optim]") {
   SECTION("the book's momentum") {
     Tensor w = param();
     Momentum opt({w}, 0.1, 0.9);
@@ -276,7 +276,7 @@ TEST_CASE("optimizers reject invalid hyper-parameters", "[optim]") {
     CHECK(make_optimizer(name, {w}, 0.1, 0.0)->name() == name);
 }
 
-TEST_CASE("parameters without a gradient are skipped; steps update in place", "[optim]") {
+TEST_CASE("parameters without a gradient are skipped and steps update in place", "[optim]") {
   for (const std::string& name : optimizer_names()) {
     INFO(name);
     Tensor with = param(), without = param();

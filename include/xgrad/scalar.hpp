@@ -12,6 +12,11 @@ using Scalar = double;
 #endif
 
 /// Dense row-major n-dimensional array holding a tensor's value or gradient.
+/// It keeps xtensor's 64-byte aligned allocator although plain malloc is
+/// cheaper for small arrays: with unaligned buffers xsimd splits loops into a
+/// scalar head and a vector body at address-dependent points, and vectorised
+/// exp/log round differently from scalar ones, so results would depend on
+/// where the allocator put the data (checkpoint/resume would not be exact).
 using Array = xt::xarray<Scalar>;
 /// Shape of an Array.
 using Shape = std::vector<std::size_t>;

@@ -21,9 +21,14 @@ struct Node;
 class BackwardContext;
 
 namespace detail {
+// A plain loop: std::equal becomes a memcmp call, a visible cost for the
+// one-to-three-element shapes compared on every op.
 template <class S1, class S2>
 bool shapes_equal(const S1& a, const S2& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 }  // namespace detail
 
@@ -129,6 +134,9 @@ class BackwardContext {
   explicit BackwardContext(Node& node) : node_(node) {}
   /// dC/dy, the gradient of the op's output.
   const Array& gy() const { return node_.grad; }
+  /// dC/dy moved out, for the op's last use of it: saves a copy. (A copy when
+  /// the node keeps its gradient for the user, see Tensor::retain_grad.)
+  Array take_gy() { return node_.retain_grad ? Array(node_.grad) : std::move(node_.grad); }
   /// The op's output value y.
   const Array& y() const { return node_.value; }
   /// The value of input i.

@@ -21,7 +21,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   check_binary("add", a, b);
   return record("add", a.value() + b.value(), {a, b}, [](BackwardContext& c) {
     c.add(0, c.gy());
-    c.add(1, c.gy());
+    c.add(1, c.take_gy());
   });
 }
 
@@ -30,7 +30,11 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   check_binary("sub", a, b);
   return record("sub", a.value() - b.value(), {a, b}, [](BackwardContext& c) {
     c.add(0, c.gy());
-    if (c.needs(1)) c.add(1, Array(-c.gy()));
+    if (c.needs(1)) {
+      Array g = c.take_gy();
+      g *= Scalar(-1);
+      c.add(1, std::move(g));
+    }
   });
 }
 
@@ -54,7 +58,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // y = −x;  dy/dx = −1
 Tensor neg(const Tensor& x) {
-  return record("neg", -x.value(), {x}, [](BackwardContext& c) { c.add(0, Array(-c.gy())); });
+  return record("neg", -x.value(), {x}, [](BackwardContext& c) {
+    Array g = c.take_gy();
+    g *= Scalar(-1);
+    c.add(0, std::move(g));
+  });
 }
 
 // y = a^b;  dy/da = b·a^(b−1), dy/db = y·ln a
@@ -156,21 +164,28 @@ Tensor operator-(const Tensor& x) { return neg(x); }
 
 // y = x + s;  dy/dx = 1
 Tensor operator+(const Tensor& a, Scalar s) {
-  return record("add_scalar", a.value() + s, {a}, [](BackwardContext& c) { c.add(0, c.gy()); });
+  return record("add_scalar", a.value() + s, {a},
+                [](BackwardContext& c) { c.add(0, c.take_gy()); });
 }
 Tensor operator+(Scalar s, const Tensor& a) { return a + s; }
 Tensor operator-(const Tensor& a, Scalar s) { return a + (-s); }
 
 // y = s − x;  dy/dx = −1
 Tensor operator-(Scalar s, const Tensor& a) {
-  return record("rsub_scalar", s - a.value(), {a},
-                [](BackwardContext& c) { c.add(0, Array(-c.gy())); });
+  return record("rsub_scalar", s - a.value(), {a}, [](BackwardContext& c) {
+    Array g = c.take_gy();
+    g *= Scalar(-1);
+    c.add(0, std::move(g));
+  });
 }
 
 // y = x·s;  dy/dx = s
 Tensor operator*(const Tensor& a, Scalar s) {
-  return record("mul_scalar", a.value() * s, {a},
-                [s](BackwardContext& c) { c.add(0, Array(c.gy() * s)); });
+  return record("mul_scalar", a.value() * s, {a}, [s](BackwardContext& c) {
+    Array g = c.take_gy();
+    g *= s;
+    c.add(0, std::move(g));
+  });
 }
 Tensor operator*(Scalar s, const Tensor& a) { return a * s; }
 Tensor operator/(const Tensor& a, Scalar s) {

@@ -35,7 +35,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Array y = x.value();
   y.reshape(shape);
   return record("reshape", std::move(y), {x}, [](BackwardContext& c) {
-    Array g = c.gy();
+    Array g = c.take_gy();
     g.reshape(c.x(0).shape());
     c.add(0, std::move(g));
   });
