@@ -1,6 +1,7 @@
 #pragma once
 // The one element type of xgrad. A float build is one CMake option away
 // (-DXGRAD_FLOAT=ON); nothing else in the code names `double` for tensor data.
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xarray.hpp>
 
 namespace xg {
@@ -17,7 +18,10 @@ using Scalar = double;
 /// scalar head and a vector body at address-dependent points, and vectorised
 /// exp/log round differently from scalar ones, so results would depend on
 /// where the allocator put the data (checkpoint/resume would not be exact).
-using Array = xt::xarray<Scalar>;
+/// The alignment is spelled out: xtensor's default follows the compiler's
+/// target flags, and a program built without -march=native would otherwise
+/// see a different Array type than the installed library.
+using Array = xt::xarray<Scalar, xt::layout_type::row_major, xsimd::aligned_allocator<Scalar, 64>>;
 /// Shape of an Array.
 using Shape = std::vector<std::size_t>;
 

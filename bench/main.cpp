@@ -1,0 +1,336 @@
+// xgrad-bench: the training speed of the book's network through xgrad's
+// public API, set against the gemm floor of the same epoch, plus evaluation
+// throughput, autograd overhead per node and memory. Every figure is measured
+// in this run and printed as a `name: value` line; the last line is
+// `ratio_to_floor` for 784-30-10 with mini-batches of 10.
+// What the figures mean and the targets: docs/performance.md.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.hpp"
+#include "xgrad/cost.hpp"
+#include "xgrad/data/mnist.hpp"
+#include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/optim.hpp"
+#include "xgrad/train/fit.hpp"
+
+extern "C" char* openblas_get_config();
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace xg;
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// CPU seconds this process has used: less sensitive than wall time to other
+/// programs sharing the cores (BLAS runs on this one thread).
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// The 1-minute load average: how busy the machine was while measuring.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return (f >> one) ? one : "unknown";
+}
+
+template <class T>
+void line(const std::string& name, const T& value) {
+  fmt::print("{}: {}\n", name, value);
+  std::fflush(stdout);  // progress is visible while the next figure is measured
+}
+void line(const std::string& name, double value, int digits) {
+  fmt::print("{}: {:.{}f}\n", name, value, digits);
+  std::fflush(stdout);
+}
+
+struct Config {
+  std::size_t hidden;
+  std::size_t batch;
+  std::string tag() const { return fmt::format("784-{}-10_b{}", hidden, batch); }
+};
+
+/// The book's chapter-1 network: 784-hidden-10 sigmoid, N(0,1) weights,
+/// quadratic cost, plain SGD with η = 3.
+struct Network {
+  std::shared_ptr<nn::Sequential> model;
+  std::unique_ptr<Cost> cost = make_cost("quadratic");
+  std::unique_ptr<optim::SGD> sgd;
+
+  Network(std::size_t hidden, Rng& init_rng)
+      : model(nn::mlp({784, hidden, 10}, "sigmoid", init_rng, nn::Init::large)),
+        sgd(std::make_unique<optim::SGD>(model->parameters(), 3.0)) {}
+};
+
+/// Training only: every monitor off, no evaluation set.
+train::FitOptions training_only(std::size_t batch, Rng& shuffle) {
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = batch;
+  o.evaluation = nullptr;
+  o.monitor_training_cost = false;
+  o.monitor_training_accuracy = false;
+  o.monitor_evaluation_cost = false;
+  o.monitor_evaluation_accuracy = false;
+  o.rng = &shuffle;  // one engine across calls: each epoch gets a new shuffle
+  return o;
+}
+
+struct ConfigResult {
+  double epoch_seconds = 0, floor_seconds = 0;  // wall clock, medians
+  double epoch_cpu = 0, floor_cpu = 0;          // CPU time, medians
+};
+
+/// Warm-up epoch, then `epochs` training epochs, each followed by one floor
+/// epoch: interleaving makes the ratio robust to other load on the machine.
+ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, std::size_t epochs,
+                            Network& net) {
+  Rng shuffle(1234);
+  train::FitOptions o = training_only(cfg.batch, shuffle);
+  bench::GemmFloor floor(mnist.training.inputs, cfg.hidden, 10, cfg.batch);
+
+  train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);  // warm-up
+  floor.epoch();
+  std::vector<double> train_s, floor_s, train_cpu, floor_cpu;
+  for (std::size_t e = 0; e < epochs; ++e) {
+    o.first_epoch = e + 1;
+    double c0 = cpu_seconds();
+    train::History h = train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);
+    train_cpu.push_back(cpu_seconds() - c0);  // includes fit's small per-call setup
+    train_s.push_back(h.epochs.at(0).seconds);
+    c0 = cpu_seconds();
+    floor_s.push_back(floor.epoch());
+    floor_cpu.push_back(cpu_seconds() - c0);
+  }
+  return {bench::median(train_s), bench::median(floor_s), bench::median(train_cpu),
+          bench::median(floor_cpu)};
+}
+
+/// Forward+backward through a chain of 2n tiny elementwise nodes (1×8) and a
+/// sum: total time over the number of nodes, graph teardown included, nothing
+/// subtracted. `bytes_per_node` is the resident-memory growth per node while
+/// the first chain's graph is alive (an estimate: the allocator reuses memory).
+struct AutogradResult {
+  std::size_t nodes = 0;
+  double us_per_node = 0, cpu_us_per_node = 0, bytes_per_node = 0;
+};
+
+AutogradResult autograd_overhead(std::size_t n, std::size_t repeats) {
+  AutogradResult res;
+  res.nodes = 2 * n + 1;
+  const double nodes = static_cast<double>(res.nodes);
+  std::vector<double> wall, cpu;
+  for (std::size_t r = 0; r < repeats; ++r) {
+    Tensor x = Tensor::ones({1, 8}, true);
+    const auto t0 = Clock::now();
+    const double c0 = cpu_seconds();
+    {
+      const std::size_t before = r == 0 ? bench::resident_bytes() : 0;
+      Tensor y = x;
+      for (std::size_t i = 0; i < n; ++i) y = y * Scalar(1.0001) + Scalar(0.0);
+      if (r == 0)
+        res.bytes_per_node =
+            (static_cast<double>(bench::resident_bytes()) - static_cast<double>(before)) / nodes;
+      sum(y).backward();
+    }
+    cpu.push_back((cpu_seconds() - c0) * 1e6 / nodes);
+    wall.push_back(seconds_since(t0) * 1e6 / nodes);
+    const double expected = std::pow(1.0001, static_cast<double>(n));
+    const double got = x.grad().data()[0];
+    if (!(std::abs(got - expected) <= 0.05 * expected))
+      fmt::print(stderr, "xgrad-bench: warning: autograd chain gradient {} differs from {}\n", got,
+                 expected);
+  }
+  res.us_per_node = bench::median(wall);
+  res.cpu_us_per_node = bench::median(cpu);
+  return res;
+}
+
+bool has_idx(const std::filesystem::path& dir, const char* name) {
+  return std::filesystem::exists(dir / name) ||
+         std::filesystem::exists(dir / (std::string(name) + ".gz"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "xgrad-bench: seconds per training epoch of the book's MNIST network against the gemm "
+      "floor, evaluation throughput, autograd overhead and memory (docs/performance.md)"};
+  std::string data_dir = "data/mnist";
+  std::size_t epochs = 3;
+  bool quick = false;
+  app.add_option("--data", data_dir, "directory holding the four MNIST IDX files")
+      ->capture_default_str();
+  app.add_option("--epochs", epochs, "timed epochs per configuration (median reported)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--quick", quick, "one timed epoch per configuration, shorter probes (smoke test)");
+  std::size_t profile_epochs = 0;
+  app.add_option("--profile", profile_epochs,
+                 "only train 784-30-10 with batches of 10 for this many epochs, for a profiler "
+                 "(perf record, valgrind --tool=callgrind); no other measurement");
+  CLI11_PARSE(app, argc, argv);
+  if (quick) epochs = 1;
+
+  const std::filesystem::path dir(data_dir);
+  for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    if (!has_idx(dir, f)) {
+      fmt::print(stderr,
+                 "xgrad-bench: MNIST not found: {} has no {} (nor {}.gz).\n"
+                 "Run scripts/fetch-mnist first, or pass --data DIR.\n",
+                 data_dir, f, f);
+      return 2;
+    }
+  }
+
+  const auto t_start = Clock::now();
+  // One thread, set before anything is measured: the floor and xgrad both use it.
+  set_blas_threads(1);
+  line("scalar", sizeof(Scalar) == sizeof(float) ? "float" : "double");
+  line("blas_threads", 1);
+  line("blas", openblas_get_config());
+  // Environment overrides of OpenBLAS's kernel choice change the floor a lot.
+  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
+    const char* value = std::getenv(var);
+    line(fmt::format("env_{}", var), value ? value : "unset");
+  }
+  line("hardware_threads", std::thread::hardware_concurrency());
+  line("timed_epochs_per_config", epochs);
+  line("load_average_at_start", load_average());
+
+  data::Mnist mnist;
+  try {
+    const auto t0 = Clock::now();
+    mnist = data::load_mnist(data_dir);
+    line("load_seconds", seconds_since(t0), 2);
+  } catch (const io_error& e) {
+    fmt::print(stderr, "xgrad-bench: {}\nRun scripts/fetch-mnist first, or pass --data DIR.\n",
+               e.what());
+    return 2;
+  }
+  double data_bytes = 0;
+  for (const data::Dataset* d : {&mnist.training, &mnist.validation, &mnist.test})
+    data_bytes += static_cast<double>((d->inputs.size() + d->targets.size()) * sizeof(Scalar) +
+                                      d->labels.size() * sizeof(std::size_t));
+  line("data_mb", data_bytes / kMiB, 1);
+  line("peak_rss_after_load_mb", bench::peak_rss_bytes() / kMiB, 1);
+  line("rss_after_load_mb", bench::resident_bytes() / kMiB, 1);
+
+  if (profile_epochs > 0) {
+    Rng init(42), shuffle(1234);
+    Network net(30, init);
+    train::FitOptions o = training_only(10, shuffle);
+    o.epochs = profile_epochs;
+    for (const auto& r : train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o).epochs)
+      line(fmt::format("profile_epoch_{}_seconds", r.epoch), r.seconds, 4);
+    return 0;
+  }
+
+  // ---------------------------------------------------------- training vs floor
+  const std::vector<Config> configs = {{30, 10}, {100, 10}, {30, 100}};
+  double headline_ratio = 0;
+  for (const Config& cfg : configs) {
+    Rng init(42);
+    Network net(cfg.hidden, init);
+    const ConfigResult r = measure_config(cfg, mnist, epochs, net);
+    const double ratio = r.epoch_seconds / r.floor_seconds;
+    line("epoch_seconds_" + cfg.tag(), r.epoch_seconds, 4);
+    line("floor_seconds_" + cfg.tag(), r.floor_seconds, 4);
+    line("ratio_" + cfg.tag(), ratio, 3);
+    line("epoch_cpu_seconds_" + cfg.tag(), r.epoch_cpu, 4);
+    line("floor_cpu_seconds_" + cfg.tag(), r.floor_cpu, 4);
+    line("cpu_ratio_" + cfg.tag(), r.epoch_cpu / r.floor_cpu, 3);
+    if (&cfg == &configs.front()) {
+      headline_ratio = ratio;
+      // The trained model must be right as well as fast.
+      const Array out = train::predict(*net.model, mnist.test.inputs);
+      line("test_accuracy_" + cfg.tag(),
+           static_cast<double>(data::count_correct(out, mnist.test.labels)) /
+               static_cast<double>(mnist.test.size()),
+           4);
+      // Evaluation throughput: predict() over the 10,000 test images.
+      std::vector<double> s;
+      for (int i = 0; i < (quick ? 3 : 11); ++i) {
+        const auto t0 = Clock::now();
+        train::predict(*net.model, mnist.test.inputs);
+        s.push_back(seconds_since(t0));
+      }
+      line("eval_images_per_second_784-30-10",
+           static_cast<double>(mnist.test.size()) / bench::median(s), 0);
+    }
+  }
+
+  // ---------------------------------------------------------- memory
+  {
+    const std::size_t rss_epochs = quick ? 3 : 10;
+    Rng init(7), shuffle(8);
+    Network net(30, init);
+    train::FitOptions o = training_only(10, shuffle);
+    o.epochs = rss_epochs;
+    std::vector<double> rss;
+    o.on_epoch_end = [&rss](const train::EpochRecord&, const train::FitState&) {
+      rss.push_back(static_cast<double>(bench::resident_bytes()));
+      return true;
+    };
+    train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);
+    line("rss_epochs", rss.size());
+    line("rss_first_epoch_mb", rss.front() / kMiB, 1);
+    line("rss_last_epoch_mb", rss.back() / kMiB, 1);
+    line("rss_growth_mb_per_epoch",
+         (rss.back() - rss.front()) / kMiB / static_cast<double>(rss.size() - 1), 4);
+  }
+  const double peak = bench::peak_rss_bytes() / kMiB;
+  line("peak_rss_mb", peak, 1);  // loading + training
+  line("peak_rss_over_data_mb", peak - data_bytes / kMiB, 1);
+
+  // ---------------------------------------------------------- autograd overhead
+  // Two chain lengths: 2,001 nodes (a graph that stays in the CPU caches, like
+  // a training step's) repeated, and 200,001 nodes (a graph of ~130 MB, so the
+  // figure is mostly memory traffic).
+  AutogradResult cached{0, 0, 0, 0};
+  {
+    std::vector<double> per_node;
+    for (int r = 0; r < (quick ? 20 : 200); ++r)
+      per_node.push_back(autograd_overhead(1000, 1).us_per_node);
+    cached = autograd_overhead(1000, 1);
+    cached.us_per_node = bench::median(per_node);
+  }
+  line("autograd_chain_nodes", cached.nodes);
+  line("autograd_us_per_node", cached.us_per_node, 3);
+  const AutogradResult ag = autograd_overhead(quick ? 20000 : 100000, quick ? 2 : 5);
+  line("autograd_long_chain_nodes", ag.nodes);
+  line("autograd_long_chain_us_per_node", ag.us_per_node, 3);
+  line("autograd_long_chain_cpu_us_per_node", ag.cpu_us_per_node, 3);
+  line("autograd_bytes_per_node", ag.bytes_per_node, 0);
+  // The chain's graph (hundreds of bytes a node) is measured after training so
+  // that peak_rss_mb above is the training peak.
+  line("peak_rss_with_autograd_chain_mb", bench::peak_rss_bytes() / kMiB, 1);
+
+  line("load_average_at_end", load_average());
+  line("total_seconds", seconds_since(t_start), 1);
+  line("ratio_to_floor", headline_ratio, 3);
+  return 0;
+}
