@@ -385,42 +385,41 @@ Cost::~Cost() = default;
 
 namespace {
 
-struct QuadraticCost : Cost {
-  Tensor operator()(const Tensor& a, const Tensor& y) const override {
-    return quadratic_cost(a, y);
-  }
-  std::string name() const override { return "quadratic"; }
+using CostFn = Tensor (*)(const Tensor&, const Tensor&);
+
+/// A Cost that forwards to one of the functions above.
+class FunctionCost : public Cost {
+ public:
+  FunctionCost(std::string name, CostFn fn) : name_(std::move(name)), fn_(fn) {}
+  Tensor operator()(const Tensor& a, const Tensor& y) const override { return fn_(a, y); }
+  std::string name() const override { return name_; }
+
+ private:
+  std::string name_;
+  CostFn fn_;
 };
-struct CrossEntropyCost : Cost {
-  Tensor operator()(const Tensor& a, const Tensor& y) const override {
-    return cross_entropy_cost(a, y);
-  }
-  std::string name() const override { return "cross-entropy"; }
-};
-struct LogLikelihoodCost : Cost {
-  Tensor operator()(const Tensor& a, const Tensor& y) const override {
-    return log_likelihood_cost(a, y);
-  }
-  std::string name() const override { return "log-likelihood"; }
-};
-struct MeanAbsoluteErrorCost : Cost {
-  Tensor operator()(const Tensor& a, const Tensor& y) const override {
-    return mean_absolute_error(a, y);
-  }
-  std::string name() const override { return "mae"; }
-};
+
+/// The one table of named costs: make_cost and cost_names both read it.
+const std::vector<std::pair<std::string, CostFn>>& cost_table() {
+  static const std::vector<std::pair<std::string, CostFn>> table = {
+      {"quadratic", quadratic_cost},
+      {"cross-entropy", cross_entropy_cost},
+      {"log-likelihood", static_cast<CostFn>(log_likelihood_cost)},
+      {"mae", mean_absolute_error}};
+  return table;
+}
 
 }  // namespace
 
 std::vector<std::string> cost_names() {
-  return {"quadratic", "cross-entropy", "log-likelihood", "mae"};
+  std::vector<std::string> names;
+  for (const auto& entry : cost_table()) names.push_back(entry.first);
+  return names;
 }
 
 std::unique_ptr<Cost> make_cost(const std::string& name) {
-  if (name == "quadratic") return std::make_unique<QuadraticCost>();
-  if (name == "cross-entropy") return std::make_unique<CrossEntropyCost>();
-  if (name == "log-likelihood") return std::make_unique<LogLikelihoodCost>();
-  if (name == "mae") return std::make_unique<MeanAbsoluteErrorCost>();
+  for (const auto& [known_name, fn] : cost_table())
+    if (known_name == name) return std::make_unique<FunctionCost>(known_name, fn);
   std::string known;
   for (const auto& n : cost_names()) known += (known.empty() ? "" : ", ") + n;
   throw value_error("make_cost: unknown cost '" + name + "' (known: " + known + ")");
