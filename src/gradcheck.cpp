@@ -55,16 +55,20 @@ GradcheckResult gradcheck(const GradcheckFn& f, std::vector<Tensor> inputs,
     Array& v = x.mutable_value();
     for (std::size_t k = 0; k < v.size(); ++k) {
       const Scalar saved = v.data()[k];
+      // Divide by the step actually taken: x ± eps rounds to Scalar, and in
+      // float that rounding alone would be ~1e-4 of the step.
+      const Scalar up = static_cast<Scalar>(saved + opt.eps);
+      const Scalar down = static_cast<Scalar>(saved - opt.eps);
       double plus, minus;
       {
         NoGradGuard no_grad;
-        v.data()[k] = static_cast<Scalar>(saved + opt.eps);
+        v.data()[k] = up;
         plus = weighted_sum(f(inputs), r);
-        v.data()[k] = static_cast<Scalar>(saved - opt.eps);
+        v.data()[k] = down;
         minus = weighted_sum(f(inputs), r);
         v.data()[k] = saved;
       }
-      const double numeric = (plus - minus) / (2.0 * opt.eps);
+      const double numeric = (plus - minus) / (static_cast<double>(up) - static_cast<double>(down));
       const double a = analytic.data()[k];
       const double abs_err = std::abs(a - numeric);
       const double rel_err = abs_err / std::max(std::abs(numeric), 1e-300);

@@ -4,12 +4,14 @@
 #include <type_traits>
 #include <xtensor/xmath.hpp>
 
+#include "precision.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 
 using namespace xg;
 using Ins = const std::vector<Tensor>&;
+using xg_test::tol;
 
 namespace {
 
@@ -197,7 +199,7 @@ TEST_CASE("Linear computes x·Wᵀ + b and passes gradcheck", "[nn]") {
     for (std::size_t j = 0; j < 3; ++j) {
       double s = b(j);
       for (std::size_t k = 0; k < 4; ++k) s += x.value()(i, k) * W(j, k);
-      CHECK(y(i, j) == Approx(s).epsilon(1e-12));
+      CHECK(y(i, j) == Approx(s).epsilon(tol(1e-12)));
     }
   CHECK(gradcheck([&](Ins in) { return layer(in[0]); }, {x, layer.weight(), layer.bias()}));
   // Writing through the handle changes the layer (optimizers rely on it).

@@ -11,16 +11,26 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "xgrad/tensor.hpp"
 
 namespace xg {
 
+/// The defaults follow Scalar. In double, f(x) is exact to ~1e-16, so a tiny
+/// step and tight tolerances work. In float, f(x) carries ~1e-7 relative
+/// rounding (more after sums) that the difference quotient divides by 2·eps:
+/// the step sits near the central-difference optimum ∛1e-7 ≈ 5e-3, which still
+/// leaves ~1e-3 of noise on outputs of size ~10, hence atol 1e-3 and rtol 1%.
+/// A wrong derivative (a lost factor, a wrong sign) is off by far more. Keep
+/// inputs further than eps from kinks (ReLU, abs, max ties).
 struct GradcheckOptions {
-  double eps = 1e-6;   // finite-difference step
-  double atol = 1e-6;  // pass when |analytic − numeric| ≤ atol + rtol·|numeric|
-  double rtol = 1e-4;
+  static constexpr bool single_precision = std::is_same<Scalar, float>::value;
+  double eps = single_precision ? 5e-3 : 1e-6;  // finite-difference step
+  // Pass when |analytic − numeric| ≤ atol + rtol·|numeric|.
+  double atol = single_precision ? 1e-3 : 1e-6;
+  double rtol = single_precision ? 1e-2 : 1e-4;
   std::uint64_t seed = 1234;  // for the output weights r
   /// Fail when every gradient is zero: a check that compares zeros with
   /// zeros proves nothing.

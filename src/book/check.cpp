@@ -23,7 +23,7 @@ std::string to_string(OutputKind kind) {
 namespace {
 
 struct Diff {
-  double abs = 0, rel = 0;
+  double abs = 0, rel = 0, scale = 0;
 };
 
 Diff compare(const Array& a, const Array& b) {
@@ -38,6 +38,7 @@ Diff compare(const Array& a, const Array& b) {
     scale = std::max({scale, std::abs(x), std::abs(y)});
   }
   d.rel = scale > 0 ? d.abs / scale : 0.0;
+  d.scale = scale;
   return d;
 }
 
@@ -82,6 +83,7 @@ CheckResult compare_with_closed_form(const CheckCase& c, const Array& X, const A
     r.layers.push_back({l + 1, w.abs, w.rel, b.abs, b.rel});
     r.max_abs = std::max({r.max_abs, w.abs, b.abs});
     r.max_rel = std::max({r.max_rel, w.rel, b.rel});
+    r.grad_scale = std::max({r.grad_scale, w.scale, b.scale});
   }
   return r;
 }

@@ -32,6 +32,8 @@ struct CheckResult {
   double cost_autograd = 0, cost_closed_form = 0;
   std::vector<LayerDiff> layers;
   double max_abs = 0, max_rel = 0;
+  /// The largest gradient element compared: shows the check was not of zeros.
+  double grad_scale = 0;
 };
 
 /// "sigmoid+quadratic", "sigmoid+cross-entropy", "softmax+log-likelihood".
