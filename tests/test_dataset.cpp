@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "temp_dir.hpp"
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -26,21 +28,7 @@ using namespace xg::data;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("xgrad-test-dataset-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using xg_test::TempDir;
 
 // n samples of 3 features; sample i's features are (i, 10i, 100i) so any row
 // names its sample. Labels i % classes.
