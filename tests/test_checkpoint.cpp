@@ -29,7 +29,9 @@ namespace {
 using xg_test::TempDir;
 
 bool same_bits(const Array& a, const Array& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0;
+  // An empty array's data() may be null, and memcmp(null, null, 0) is undefined.
+  return a.shape() == b.shape() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0);
 }
 
 bool same_arrays(const std::vector<Array>& a, const std::vector<Array>& b) {

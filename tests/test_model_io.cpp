@@ -77,7 +77,9 @@ std::string le_f4(const std::vector<float>& values) {
 }
 
 bool same_bits(const Array& a, const Array& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0;
+  // An empty array's data() may be null, and memcmp(null, null, 0) is undefined.
+  return a.shape() == b.shape() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0);
 }
 
 std::vector<Array> values_of(const nn::Module& m) {

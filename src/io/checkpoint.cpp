@@ -128,7 +128,11 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
   {
     const std::string text = detail::read_text_file(path, kMaxManifestBytes);
     try {
-      j = json::parse(text);
+      // Parsing is iterative but dump() recurses: deep nesting would overflow the stack.
+      j = json::parse(text, [&](int depth, json::parse_event_t, json&) {
+        if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
+        return true;
+      });
     } catch (const json::exception& e) {
       throw io_error(path + ": malformed JSON: " + e.what());
     }

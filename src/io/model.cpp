@@ -202,7 +202,11 @@ struct Manifest {
 json parse_json_file(const std::string& path) {
   const std::string text = detail::read_text_file(path, kMaxManifestBytes);
   try {
-    return json::parse(text);
+    // Parsing is iterative but dump() recurses: deep nesting would overflow the stack.
+    return json::parse(text, [&](int depth, json::parse_event_t, json&) {
+      if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
+      return true;
+    });
   } catch (const json::exception& e) {
     throw io_error(path + ": malformed JSON: " + e.what());
   }

@@ -281,7 +281,18 @@ Layout read_header(Read& read, std::size_t total, const std::string& source) {
     count *= d;
   }
   const bool empty = std::find(h.shape.begin(), h.shape.end(), std::size_t{0}) != h.shape.end();
-  if (empty) count = 0, overflow = false;
+  if (empty) {
+    // xtensor computes even an empty array's strides in signed arithmetic, so
+    // its other dimensions must multiply to less than 2^63 (found by fuzz_npy).
+    std::size_t rest = 1;
+    for (std::size_t d : h.shape) {
+      if (d != 0 && rest > static_cast<std::size_t>(PTRDIFF_MAX) / d)
+        fail(source, "the shape " + shape_str(h.shape) +
+                         " is empty, but its other dimensions multiply to more than 2^63");
+      if (d != 0) rest *= d;
+    }
+    count = 0, overflow = false;
+  }
   const std::size_t have = total - data_offset;
   if (overflow || count > have / itemsize)
     fail(source, "truncated: the header's shape " + shape_str(h.shape) + " needs " +

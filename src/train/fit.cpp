@@ -26,6 +26,8 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
     throw value_error("fit: mini-batch size " + std::to_string(o.batch_size) +
                       " must be between 1 and the training-set size " +
                       std::to_string(training.size()));
+  if (o.eval_batch_size == 0)  // else found only by the first monitor, after an epoch's work
+    throw value_error("fit: eval_batch_size must be at least 1, got 0");
   const bool needs_eval = o.monitor_evaluation_cost || o.early_stop > 0 || o.schedule;
   if (needs_eval && o.evaluation == nullptr)
     throw value_error(
