@@ -211,3 +211,38 @@ TEST_CASE("real MNIST: two epochs of the book's network reach 93%", "[fit][mnist
   CHECK(*h.epochs.back().evaluation_correct >= 9300);
   CHECK(*h.epochs.back().evaluation_correct > *h.epochs.front().evaluation_correct - 100);
 }
+
+TEST_CASE("anomaly mode stopping fit also restores the epoch's parameters", "[fit]") {
+  Setup s;
+  auto train = blobs(100, 1);
+  s.model = nn::mlp({2, 4, 2}, "relu", s.rng, nn::Init::large, "identity");
+  auto quadratic = make_cost("quadratic");
+  optim::SGD sgd(s.model->parameters(), 1e6);
+  const Array before = s.model->parameters()[0].value();
+  train::FitOptions o;
+  o.epochs = 3;
+  AnomalyGuard anomaly;
+  CHECK_THROWS_WITH(train::fit(*s.model, *quadratic, sgd, train, o), Catch::Contains("anomaly"));
+  CHECK((s.model->parameters()[0].value() == before));
+}
+
+TEST_CASE("accuracy monitors and early stopping need class labels", "[fit]") {
+  Setup s;
+  auto train = blobs(20, 1), eval = blobs(10, 2);
+  train.labels.clear();
+  optim::SGD sgd(s.model->parameters(), 0.1);
+  train::FitOptions o;
+  o.epochs = 1;
+  o.monitor_training_accuracy = true;
+  CHECK_THROWS_WITH(train::fit(*s.model, *s.cost, sgd, train, o), Catch::Contains("labels"));
+  // Without labels on the evaluation set: its cost is monitored, its accuracy left empty.
+  o.monitor_training_accuracy = false;
+  eval.labels.clear();
+  o.evaluation = &eval;
+  o.monitor_evaluation_cost = true;
+  auto h = train::fit(*s.model, *s.cost, sgd, train, o);
+  CHECK(h.epochs[0].evaluation_cost.has_value());
+  CHECK_FALSE(h.epochs[0].evaluation_correct.has_value());
+  o.early_stop = 2;
+  CHECK_THROWS_WITH(train::fit(*s.model, *s.cost, sgd, train, o), Catch::Contains("labels"));
+}

@@ -37,13 +37,19 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
     o.evaluation->check();
     if (o.evaluation->features() != training.features() ||
         o.evaluation->classes() != training.classes())
-      throw shape_error("fit: evaluation set has " + std::to_string(o.evaluation->features()) +
-                        " features and " + std::to_string(o.evaluation->classes()) +
-                        " targets per sample, the training set " +
-                        std::to_string(training.features()) + " and " +
-                        std::to_string(training.classes()));
+      throw shape_error(
+          "fit: evaluation set has " + std::to_string(o.evaluation->features()) + " features and " +
+          std::to_string(o.evaluation->classes()) + " targets per sample, the training set " +
+          std::to_string(training.features()) + " and " + std::to_string(training.classes()));
   }
-  if (o.schedule && (o.schedule_patience == 0 || !(o.schedule_floor > 0.0 && o.schedule_floor < 1.0)))
+  if (o.monitor_training_accuracy && training.labels.empty())
+    throw value_error("fit: training accuracy needs class labels, and the training set has none");
+  if ((o.early_stop > 0 || o.schedule) && o.evaluation && o.evaluation->labels.empty())
+    throw value_error(
+        "fit: early stopping and the schedule follow the evaluation accuracy, and the "
+        "evaluation set has no class labels");
+  if (o.schedule &&
+      (o.schedule_patience == 0 || !(o.schedule_floor > 0.0 && o.schedule_floor < 1.0)))
     throw value_error("fit: the schedule needs patience >= 1 and a floor in (0, 1)");
 }
 
@@ -107,8 +113,8 @@ Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& se
   for (std::size_t start = 0; start < e.size; start += batch_size) {
     const std::size_t stop = std::min(e.size, start + batch_size);
     Tensor a = model(Tensor(rows(set.inputs, start, stop)));
-    total += cost(a, Tensor(rows(set.targets, start, stop))).item() *
-             static_cast<double>(stop - start);
+    total +=
+        cost(a, Tensor(rows(set.targets, start, stop))).item() * static_cast<double>(stop - start);
     if (!set.labels.empty()) {
       std::vector<std::size_t> labels(set.labels.begin() + static_cast<std::ptrdiff_t>(start),
                                       set.labels.begin() + static_cast<std::ptrdiff_t>(stop));
@@ -138,34 +144,43 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
     for (std::size_t i = 0; i < params.size(); ++i) snapshot[i] = params[i].value();
     model.train();
-    if (o.monitor) o.monitor->on_epoch_begin(epoch, o.first_epoch + o.epochs,
-                                             batches.batches_per_epoch());
+    if (o.monitor)
+      o.monitor->on_epoch_begin(epoch, o.first_epoch + o.epochs, batches.batches_per_epoch());
     const auto t0 = Clock::now();
     std::size_t done = 0;
-    // The batch is copied once, straight into these leaves' buffers. Reusing
-    // them is safe: backward() released the previous step's graph.
-    Tensor x{Array()}, y{Array()};
-    while (batches.next_into(x.mutable_value(), y.mutable_value())) {
-      optimizer.zero_grad();
-      Tensor loss = cost(model(x), y);
-      const double value = loss.item();
-      if (!std::isfinite(value)) {
-        for (std::size_t i = 0; i < params.size(); ++i) {
-          Tensor p = params[i];  // a handle: writes reach the model's parameter
-          p.mutable_value() = snapshot[i];
-        }
-        std::ostringstream msg;
-        msg << "fit: training diverged in epoch " << epoch << ", mini-batch " << done + 1
-            << ": the " << cost.name() << " cost is " << value << " (learning rate "
-            << optimizer.learning_rate()
-            << "); the parameters were restored to their values at the start of the epoch. "
-               "Try a smaller learning rate.";
-        throw numeric_error(msg.str());
+    auto restore_epoch_start = [&] {
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        Tensor p = params[i];  // a handle: writes reach the model's parameter
+        p.mutable_value() = snapshot[i];
       }
-      loss.backward();
-      optimizer.step();
-      ++done;
-      if (o.monitor) o.monitor->on_batch(done, value);
+    };
+    try {
+      // The batch is copied once, straight into these leaves' buffers. Reusing
+      // them is safe: backward() released the previous step's graph.
+      Tensor x{Array()}, y{Array()};
+      while (batches.next_into(x.mutable_value(), y.mutable_value())) {
+        optimizer.zero_grad();
+        Tensor loss = cost(model(x), y);
+        const double value = loss.item();
+        if (!std::isfinite(value)) {
+          std::ostringstream msg;
+          msg << "fit: training diverged in epoch " << epoch << ", mini-batch " << done + 1
+              << ": the " << cost.name() << " cost is " << value << " (learning rate "
+              << optimizer.learning_rate()
+              << "); the parameters were restored to their values at the start of the epoch. "
+                 "Try a smaller learning rate.";
+          throw numeric_error(msg.str());
+        }
+        loss.backward();
+        optimizer.step();
+        ++done;
+        if (o.monitor) o.monitor->on_batch(done, value);
+      }
+    } catch (const numeric_error&) {
+      // A diverged cost, or anomaly mode stopping at a NaN: either way the
+      // model goes back to its state at the start of the epoch.
+      restore_epoch_start();
+      throw;
     }
 
     EpochRecord r;
@@ -185,7 +200,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       if (want) {
         Evaluation e = evaluate(model, cost, *o.evaluation, reg, o.eval_batch_size);
         if (o.monitor_evaluation_cost) r.evaluation_cost = e.cost;
-        r.evaluation_correct = e.correct;
+        if (!o.evaluation->labels.empty()) r.evaluation_correct = e.correct;
       }
     }
     h.epochs.push_back(r);
@@ -215,8 +230,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
       since_schedule = 0;
       if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12)) {
-        h.stop_reason = "schedule: learning rate fell to " + std::to_string(o.schedule_floor) +
-                        " of its start";
+        h.stop_reason =
+            "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
         break;
       }
     }
