@@ -37,6 +37,9 @@ bool shapes_equal(const S1& a, const S2& b) {
 /// the graph's only edges are Node::inputs (no cycles, iterative teardown).
 using BackwardFn = std::function<void(BackwardContext&)>;
 
+/// A node's edges to its inputs (storage from xg::memory, like the node).
+using NodeList = std::vector<std::shared_ptr<Node>, PoolAllocator<std::shared_ptr<Node>>>;
+
 struct Node {
   Array value;
   Array grad;
@@ -45,7 +48,7 @@ struct Node {
   bool retain_grad = false;  // keep the gradient of an interior node
   bool released = false;     // its graph was freed by backward()
   const char* op = "leaf";   // op that produced it, for messages
-  std::vector<std::shared_ptr<Node>> inputs;
+  NodeList inputs;
   BackwardFn backward;
   std::uint64_t mark = 0;  // visit stamp of the topological sort
 

@@ -10,6 +10,7 @@
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
+#include "xgrad/memory.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
