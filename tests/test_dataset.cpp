@@ -290,6 +290,78 @@ TEST_CASE("load_mnist splits, scales and encodes a MNIST-like directory", "[data
   CHECK_THROWS_AS(load_mnist(dir.path.string()), xg::value_error);  // 50000 of 60 images
 }
 
+TEST_CASE("load_mnist with byte storage gives exactly the Scalar path's values", "[data]") {
+  TempDir dir;
+  write_fake_mnist(dir, 60, 20);
+  const Mnist scalars = load_mnist(dir.path.string(), 50, 10);
+  const Mnist bytes = load_mnist(dir.path.string(), 50, 10, InputStorage::bytes);
+  const Dataset* pairs[][2] = {{&scalars.training, &bytes.training},
+                               {&scalars.validation, &bytes.validation},
+                               {&scalars.test, &bytes.test}};
+  for (auto& pair : pairs) {
+    const Dataset& s = *pair[0];
+    const Dataset& b = *pair[1];
+    b.check();
+    CHECK(b.stores_bytes());
+    CHECK_FALSE(s.stores_bytes());
+    CHECK(b.inputs.dimension() == 0);
+    CHECK(b.byte_inputs.codes.size() == b.size() * 784);
+    CHECK(b.size() == s.size());
+    CHECK(b.features() == 784);
+    CHECK(b.classes() == 10);
+    CHECK((b.targets == s.targets));
+    CHECK(b.labels == s.labels);
+    CHECK((b.input_rows(0, b.size()) == s.inputs));  // bit for bit
+    CHECK((b.input_rows(3, 7) == s.input_rows(3, 7)));
+  }
+  // Mini-batches and slices are identical too.
+  xg::Rng r1(9), r2(9);
+  Batches from_scalars(scalars.training, 7, &r1), from_bytes(bytes.training, 7, &r2);
+  std::size_t batches = 0;
+  while (from_scalars.next()) {
+    REQUIRE(from_bytes.next());
+    CHECK((from_bytes.batch().inputs == from_scalars.batch().inputs));
+    CHECK((from_bytes.batch().targets == from_scalars.batch().targets));
+    CHECK(from_bytes.batch().labels == from_scalars.batch().labels);
+    ++batches;
+  }
+  CHECK(batches == 8);
+  const Dataset part = bytes.training.slice(10, 20);
+  CHECK(part.stores_bytes());
+  CHECK((part.input_rows(0, 10) == scalars.training.input_rows(10, 20)));
+  CHECK(bytes.training.take(5).size() == 5);
+  CHECK_THROWS_AS(bytes.training.input_rows(40, 51), xg::value_error);
+  CHECK_THROWS_AS(bytes.training.input_rows(5, 4), xg::value_error);
+}
+
+TEST_CASE("Dataset::check rejects inconsistent byte inputs", "[data]") {
+  Dataset d;
+  d.byte_inputs.codes = {0, 51, 102, 153, 204, 255};
+  d.byte_inputs.rows = 2;
+  d.byte_inputs.cols = 3;
+  d.byte_inputs.divisor = 255;
+  d.labels = {0, 1};
+  d.targets = one_hot(d.labels, 2);
+  d.check();
+  CHECK((d.input_rows(1, 2) == Array{{Scalar(153) / 255, Scalar(204) / 255, Scalar(1)}}));
+
+  Dataset both = d;
+  both.inputs = xt::zeros<Scalar>({2, 3});
+  CHECK_THAT(error_of([&] { both.check(); }), Catch::Contains("both hold data"));
+  Dataset short_codes = d;
+  short_codes.byte_inputs.codes.pop_back();
+  CHECK_THAT(error_of([&] { short_codes.check(); }),
+             Catch::Contains("2 × 3") && Catch::Contains("got 5"));
+  Dataset zero_divisor = d;
+  zero_divisor.byte_inputs.divisor = 0;
+  CHECK_THROWS_AS(zero_divisor.check(), xg::value_error);
+  Dataset more_rows = d;
+  more_rows.byte_inputs.rows = 3;
+  more_rows.byte_inputs.codes.resize(9);
+  CHECK_THAT(error_of([&] { more_rows.check(); }), Catch::Contains("3 input rows"));
+  CHECK_THROWS_AS(Batches(more_rows, 1), xg::shape_error);
+}
+
 TEST_CASE("load_mnist explains missing data and malformed files", "[data]") {
   TempDir dir;
   const std::string root = dir.path.string();
@@ -356,6 +428,9 @@ TEST_CASE("load_mnist reads the real MNIST", "[data][mnist]") {
   const Mnist small = load_mnist(dir, 1000);
   CHECK(small.training.size() == 1000);
   CHECK(small.training.labels.front() == 5);
+  const Mnist bytes = load_mnist(dir, 50000, 10000, InputStorage::bytes);
+  CHECK(bytes.training.byte_inputs.codes.size() == 50000u * 784u);
+  CHECK((bytes.test.input_rows(0, 10000) == m.test.inputs));
 }
 
 TEST_CASE("Batches continue exactly from a saved order", "[data]") {

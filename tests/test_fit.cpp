@@ -193,6 +193,54 @@ TEST_CASE("write_history writes the csv and both plots", "[fit]") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("byte-stored inputs train exactly like the same inputs in Scalars", "[fit]") {
+  // 300 "images" of 16 bytes; the label is whether the first half is brighter.
+  Rng data_rng(17);
+  data::Dataset bytes;
+  bytes.byte_inputs = {std::vector<std::uint8_t>(300 * 16), 300, 16, Scalar(255)};
+  for (std::size_t i = 0; i < 300; ++i) {
+    int first = 0, second = 0;
+    for (std::size_t j = 0; j < 16; ++j) {
+      const auto v = static_cast<std::uint8_t>(data_rng.below(256));
+      bytes.byte_inputs.codes[i * 16 + j] = v;
+      (j < 8 ? first : second) += v;
+    }
+    bytes.labels.push_back(first > second ? 1 : 0);
+  }
+  bytes.targets = data::one_hot(bytes.labels, 2);
+  data::Dataset scalars = bytes;
+  scalars.byte_inputs = {};
+  scalars.inputs = bytes.input_rows(0, 300);
+
+  auto run = [](const data::Dataset& d) {
+    Rng init(3);
+    auto model = nn::mlp({16, 8, 2}, "sigmoid", init);
+    auto cost = make_cost("cross-entropy");
+    optim::SGD sgd(model->parameters(), 0.5);
+    train::FitOptions o;
+    o.epochs = 3;
+    o.batch_size = 10;
+    o.seed = 4;
+    o.evaluation = &d;
+    o.monitor_training_accuracy = true;
+    auto h = train::fit(*model, *cost, sgd, d, o);
+    return std::make_tuple(h, model, train::predict(*model, d));
+  };
+  const auto [h_bytes, m_bytes, out_bytes] = run(bytes);
+  const auto [h_scalars, m_scalars, out_scalars] = run(scalars);
+  const auto p_bytes = m_bytes->parameters();
+  const auto p_scalars = m_scalars->parameters();
+  for (std::size_t k = 0; k < p_bytes.size(); ++k)
+    CHECK((p_bytes[k].value() == p_scalars[k].value()));
+  for (std::size_t e = 0; e < 3; ++e) {
+    CHECK(*h_bytes.epochs[e].evaluation_correct == *h_scalars.epochs[e].evaluation_correct);
+    CHECK(*h_bytes.epochs[e].training_correct == *h_scalars.epochs[e].training_correct);
+  }
+  CHECK((out_bytes == out_scalars));
+  CHECK((out_scalars == train::predict(*m_scalars, scalars.inputs)));
+  CHECK(*h_bytes.epochs.back().evaluation_correct > 200);  // it learned something
+}
+
 TEST_CASE("real MNIST: two epochs of the book's network reach 93%", "[fit][mnist]") {
   const std::string dir = XGRAD_SOURCE_DIR "/data/mnist";
   if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte"))

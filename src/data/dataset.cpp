@@ -1,6 +1,7 @@
 #include "xgrad/data/dataset.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -25,31 +26,89 @@ Array copy_rows(const Array& a, std::size_t start, std::size_t stop) {
 
 }  // namespace
 
-std::size_t Dataset::size() const { return rows(inputs); }
-std::size_t Dataset::features() const { return cols(inputs); }
+std::size_t Dataset::size() const { return stores_bytes() ? byte_inputs.rows : rows(inputs); }
+std::size_t Dataset::features() const {
+  return stores_bytes() ? byte_inputs.cols : cols(inputs);
+}
 std::size_t Dataset::classes() const { return cols(targets); }
 
 void Dataset::check() const {
-  if (inputs.dimension() != 2 || targets.dimension() != 2)
-    throw shape_error(
-        "Dataset: inputs and targets must be matrices (one sample per row), got inputs " +
-        shape_str(inputs.shape()) + " and targets " + shape_str(targets.shape()));
-  if (inputs.shape(0) != targets.shape(0))
-    throw shape_error("Dataset: inputs " + shape_str(inputs.shape()) + " and targets " +
-                      shape_str(targets.shape()) + " have different numbers of rows");
-  if (!labels.empty() && labels.size() != inputs.shape(0))
+  if (stores_bytes()) {
+    // A default Array is 0-d (one element); any shape at all means data.
+    if (inputs.dimension() != 0)
+      throw shape_error("Dataset: inputs " + shape_str(inputs.shape()) +
+                        " and byte_inputs both hold data; keep one of them");
+    const ByteInputs& b = byte_inputs;
+    if (b.codes.size() != b.rows * b.cols)
+      throw shape_error("Dataset: byte_inputs of " + std::to_string(b.rows) + " × " +
+                        std::to_string(b.cols) + " need " + std::to_string(b.rows * b.cols) +
+                        " codes, got " + std::to_string(b.codes.size()));
+    if (!(b.divisor > Scalar(0)) || !std::isfinite(b.divisor))
+      throw value_error("Dataset: byte_inputs divisor must be positive and finite, got " +
+                        std::to_string(b.divisor));
+  } else if (inputs.dimension() != 2) {
+    throw shape_error("Dataset: inputs must be a matrix (one sample per row), got " +
+                      shape_str(inputs.shape()));
+  }
+  if (targets.dimension() != 2)
+    throw shape_error("Dataset: targets must be a matrix (one sample per row), got " +
+                      shape_str(targets.shape()));
+  const std::size_t n = size();
+  if (n != targets.shape(0))
+    throw shape_error("Dataset: " + std::to_string(n) + " input rows (" +
+                      (stores_bytes() ? std::string("byte_inputs") : shape_str(inputs.shape())) +
+                      ") but targets " + shape_str(targets.shape()) + " has " +
+                      std::to_string(targets.shape(0)));
+  if (!labels.empty() && labels.size() != n)
     throw shape_error("Dataset: " + std::to_string(labels.size()) + " labels for " +
-                      std::to_string(inputs.shape(0)) + " samples");
+                      std::to_string(n) + " samples");
+}
+
+namespace {
+void check_range(const char* what, std::size_t start, std::size_t stop, std::size_t size) {
+  if (start > stop || stop > size)
+    throw value_error(std::string(what) + ": range [" + std::to_string(start) + ", " +
+                      std::to_string(stop) + ") is not within the " + std::to_string(size) +
+                      " samples");
+}
+}  // namespace
+
+void Dataset::copy_input_row(std::size_t i, Scalar* out) const {
+  const std::size_t f = features();
+  if (!stores_bytes()) {
+    std::copy_n(inputs.data() + i * f, f, out);
+    return;
+  }
+  // A true division, as load_mnist's Scalar path does: the same values.
+  const std::uint8_t* __restrict src = byte_inputs.codes.data() + i * f;
+  Scalar* __restrict dst = out;
+  const Scalar divisor = byte_inputs.divisor;
+  for (std::size_t j = 0; j < f; ++j) dst[j] = Scalar(src[j]) / divisor;
+}
+
+Array Dataset::input_rows(std::size_t start, std::size_t stop) const {
+  check_range("Dataset::input_rows", start, stop, size());
+  if (!stores_bytes()) return copy_rows(inputs, start, stop);
+  const std::size_t f = features();
+  Array out = uninitialized(stop - start, f);
+  for (std::size_t i = start; i < stop; ++i) copy_input_row(i, out.data() + (i - start) * f);
+  return out;
 }
 
 Dataset Dataset::slice(std::size_t start, std::size_t stop) const {
   check();
-  if (start > stop || stop > size())
-    throw value_error("Dataset::slice: range [" + std::to_string(start) + ", " +
-                      std::to_string(stop) + ") is not within the " + std::to_string(size()) +
-                      " samples");
+  check_range("Dataset::slice", start, stop, size());
   Dataset out;
-  out.inputs = copy_rows(inputs, start, stop);
+  if (stores_bytes()) {
+    const std::size_t f = features();
+    out.byte_inputs.rows = stop - start;
+    out.byte_inputs.cols = f;
+    out.byte_inputs.divisor = byte_inputs.divisor;
+    out.byte_inputs.codes.assign(byte_inputs.codes.begin() + static_cast<std::ptrdiff_t>(start * f),
+                                 byte_inputs.codes.begin() + static_cast<std::ptrdiff_t>(stop * f));
+  } else {
+    out.inputs = copy_rows(inputs, start, stop);
+  }
   out.targets = copy_rows(targets, start, stop);
   if (!labels.empty()) out.labels.assign(labels.begin() + start, labels.begin() + stop);
   return out;
@@ -175,13 +234,12 @@ void Batches::fill(Array& inputs, Array& targets, std::vector<std::size_t>* labe
                    std::size_t first, std::size_t m) const {
   const Dataset& d = *data_;
   const std::size_t f = d.features(), c = d.classes();
-  const Scalar* x = d.inputs.data();
   const Scalar* y = d.targets.data();
   Scalar* bx = inputs.data();
   Scalar* by = targets.data();
   for (std::size_t r = 0; r < m; ++r) {
     const std::size_t i = order_[first + r];
-    std::copy_n(x + i * f, f, bx + r * f);
+    d.copy_input_row(i, bx + r * f);
     std::copy_n(y + i * c, c, by + r * c);
     if (labels) (*labels)[r] = d.labels[i];
   }

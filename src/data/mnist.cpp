@@ -64,15 +64,35 @@ Part read_part(const std::string& dir, const std::string& prefix) {
   return p;
 }
 
-// Samples [start, start + count) of a part: pixels scaled to [0, 1], one-hot targets.
-Dataset to_dataset(const Part& p, std::size_t start, std::size_t count) {
+// Samples [start, start + count) of a part: pixels scaled to [0, 1] (or kept
+// as bytes), one-hot targets. With bytes and `take_pixels`, the part's pixel
+// buffer itself becomes the inputs (cut to `count` rows, capacity kept):
+// no second copy of the file's largest part exists even for a moment.
+Dataset to_dataset(Part& p, std::size_t start, std::size_t count, InputStorage storage,
+                   bool take_pixels = false) {
   const std::size_t width = p.pixels();
   Dataset d;
-  d.inputs = Array::from_shape({count, width});
   const std::uint8_t* src = p.images.data.data() + start * width;
-  Scalar* dst = d.inputs.data();
-  // A true division, not a multiplication by 1/255, so values equal numpy's x / 255.
-  for (std::size_t i = 0; i < count * width; ++i) dst[i] = Scalar(src[i]) / Scalar(255);
+  if (storage == InputStorage::bytes) {
+    if (take_pixels && start == 0) {
+      d.byte_inputs.codes = std::move(p.images.data);
+      d.byte_inputs.codes.resize(count * width);
+      // A small training set (the book's 1,000 images) should not pin 47 MB.
+      if (d.byte_inputs.codes.capacity() > 2 * d.byte_inputs.codes.size())
+        d.byte_inputs.codes.shrink_to_fit();
+    } else {
+      d.byte_inputs.codes.assign(src, src + count * width);
+    }
+    d.byte_inputs.rows = count;
+    d.byte_inputs.cols = width;
+    d.byte_inputs.divisor = Scalar(255);
+  } else {
+    d.inputs = Array::from_shape({count, width});
+    Scalar* dst = d.inputs.data();
+    // A true division, not a multiplication by 1/255, so values equal numpy's
+    // x / 255 (and Dataset's decoding of byte_inputs).
+    for (std::size_t i = 0; i < count * width; ++i) dst[i] = Scalar(src[i]) / Scalar(255);
+  }
   d.labels.assign(p.labels.data.begin() + start, p.labels.data.begin() + start + count);
   d.targets = one_hot(d.labels, mnist_classes);
   return d;
@@ -80,12 +100,13 @@ Dataset to_dataset(const Part& p, std::size_t start, std::size_t count) {
 
 }  // namespace
 
-Mnist load_mnist(const std::string& dir, std::size_t train_size, std::size_t validation_size) {
+Mnist load_mnist(const std::string& dir, std::size_t train_size, std::size_t validation_size,
+                 InputStorage storage) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw io_error("mnist: directory " + dir + " not found; " + how_to_get);
-  const Part train = read_part(dir, "train");
-  const Part test = read_part(dir, "t10k");
+  Part train = read_part(dir, "train");
+  Part test = read_part(dir, "t10k");
   if (test.images.shape[1] != train.images.shape[1] ||
       test.images.shape[2] != train.images.shape[2])
     throw io_error(
@@ -107,9 +128,10 @@ Mnist load_mnist(const std::string& dir, std::size_t train_size, std::size_t val
                       std::to_string(validation_size));
 
   Mnist m;
-  m.training = to_dataset(train, 0, train_size);
-  m.validation = to_dataset(train, available, validation_size);
-  m.test = to_dataset(test, 0, test.count());
+  // Validation first: the training set may take over the file's pixel buffer.
+  m.validation = to_dataset(train, available, validation_size, storage);
+  m.training = to_dataset(train, 0, train_size, storage, /*take_pixels=*/true);
+  m.test = to_dataset(test, 0, test.count(), storage, /*take_pixels=*/true);
   return m;
 }
 

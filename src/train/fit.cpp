@@ -83,22 +83,39 @@ Array rows(const Array& a, std::size_t start, std::size_t stop) {
 
 }  // namespace
 
-Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size) {
-  if (inputs.dimension() != 2)
-    throw shape_error("predict: inputs of shape " + shape_str(inputs.shape()) +
-                      " must be rank 2 (one sample per row)");
+namespace {
+
+// predict over n rows, taking rows [start, stop) from `rows_of` in batches.
+template <class RowsOf>
+Array predict_rows(nn::Module& model, std::size_t n, std::size_t batch_size, RowsOf&& rows_of) {
   if (batch_size == 0) throw value_error("predict: batch size must be at least 1");
   TrainingModeRestorer eval_mode(model, false);
   NoGradGuard no_grad;
-  const std::size_t n = inputs.shape()[0];
   Array out;
   for (std::size_t start = 0; start < n; start += batch_size) {
     const std::size_t stop = std::min(n, start + batch_size);
-    Tensor y = model(Tensor(rows(inputs, start, stop)));
+    Tensor y = model(Tensor(rows_of(start, stop)));
     if (start == 0) out = Array::from_shape({n, y.value().shape()[1]});
     xt::view(out, xt::range(start, stop), xt::all()) = y.value();
   }
   return out;
+}
+
+}  // namespace
+
+Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size) {
+  if (inputs.dimension() != 2)
+    throw shape_error("predict: inputs of shape " + shape_str(inputs.shape()) +
+                      " must be rank 2 (one sample per row)");
+  return predict_rows(model, inputs.shape()[0], batch_size,
+                      [&](std::size_t start, std::size_t stop) { return rows(inputs, start, stop); });
+}
+
+Array predict(nn::Module& model, const data::Dataset& set, std::size_t batch_size) {
+  set.check();
+  return predict_rows(model, set.size(), batch_size, [&](std::size_t start, std::size_t stop) {
+    return set.input_rows(start, stop);
+  });
 }
 
 Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& set,
@@ -112,7 +129,7 @@ Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& se
   double total = 0.0;
   for (std::size_t start = 0; start < e.size; start += batch_size) {
     const std::size_t stop = std::min(e.size, start + batch_size);
-    Tensor a = model(Tensor(rows(set.inputs, start, stop)));
+    Tensor a = model(Tensor(set.input_rows(start, stop)));
     total +=
         cost(a, Tensor(rows(set.targets, start, stop))).item() * static_cast<double>(stop - start);
     if (!set.labels.empty()) {

@@ -1,6 +1,7 @@
 #pragma once
 // In-memory data sets and the mini-batches that training walks through.
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "xgrad/random.hpp"
@@ -8,26 +9,55 @@
 
 namespace xg::data {
 
+/// Inputs kept one byte per value and decoded on use: value = code / divisor.
+/// For byte-valued data such as MNIST's pixels (divisor 255, giving exactly
+/// the values of pixels / 255 in Scalar) this is an eighth of the memory of
+/// double inputs, and a shuffled mini-batch reads 784 bytes per image from
+/// memory instead of 6,272 (docs/performance.md).
+struct ByteInputs {
+  std::vector<std::uint8_t> codes;  ///< rows × cols, row-major
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  Scalar divisor = 1;
+};
+
 /// n samples, one per row. For classification `targets` is the one-hot
 /// encoding of `labels`; for regression `labels` is empty.
+///
+/// The inputs live either in `inputs` (Scalars) or, more compactly, in
+/// `byte_inputs` with `inputs` left empty (load_mnist with
+/// InputStorage::bytes). Code that should work with both reads them through
+/// input_rows(); Batches, fit, evaluate and predict(model, Dataset) do.
 struct Dataset {
-  Array inputs;                     ///< n × features
+  Array inputs;                     ///< n × features (empty when byte_inputs holds them)
   Array targets;                    ///< n × classes (or n × outputs)
   std::vector<std::size_t> labels;  ///< n class indices, or empty
+  ByteInputs byte_inputs;           ///< the inputs as bytes, or empty
 
   /// Number of samples (0 for a default-constructed Dataset).
   std::size_t size() const;
-  /// Columns of `inputs`.
+  /// Columns of the inputs.
   std::size_t features() const;
   /// Columns of `targets`.
   std::size_t classes() const;
+  /// Whether the inputs are stored in byte_inputs.
+  bool stores_bytes() const { return byte_inputs.rows != 0 || !byte_inputs.codes.empty(); }
 
-  /// Throws xg::shape_error unless inputs and targets are both rank 2 with the
-  /// same number of rows and labels is empty or has one entry per row.
+  /// Throws xg::shape_error unless the inputs (either storage, not both) and
+  /// targets are matrices with the same number of rows and labels is empty or
+  /// has one entry per row; xg::value_error for a byte divisor that is not
+  /// positive and finite.
   void check() const;
 
-  /// Copy of samples [start, stop); throws xg::value_error unless
+  /// Inputs of samples [start, stop) as an (stop − start) × features matrix
+  /// of Scalars, decoded if stored as bytes; xg::value_error unless
   /// start <= stop <= size().
+  Array input_rows(std::size_t start, std::size_t stop) const;
+  /// Writes the inputs of sample i, decoded, to out[0 .. features()).
+  void copy_input_row(std::size_t i, Scalar* out) const;
+
+  /// Copy of samples [start, stop), in the same storage; throws
+  /// xg::value_error unless start <= stop <= size().
   Dataset slice(std::size_t start, std::size_t stop) const;
   /// Copy of the first n samples; throws xg::value_error if n > size().
   Dataset take(std::size_t n) const;
