@@ -244,7 +244,8 @@ int main(int argc, char** argv) {
   double data_bytes = 0;
   for (const data::Dataset* d : {&mnist.training, &mnist.validation, &mnist.test}) {
     const std::size_t scalars = (d->stores_bytes() ? 0 : d->inputs.size()) + d->targets.size();
-    data_bytes += static_cast<double>(scalars * sizeof(Scalar) + d->byte_inputs.codes.size() +
+    // capacity: the training set keeps the whole file's pixel buffer.
+    data_bytes += static_cast<double>(scalars * sizeof(Scalar) + d->byte_inputs.codes.capacity() +
                                       d->labels.size() * sizeof(std::size_t));
   }
   line("data_mb", data_bytes / kMiB, 1);

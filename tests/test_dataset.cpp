@@ -330,6 +330,12 @@ TEST_CASE("load_mnist with byte storage gives exactly the Scalar path's values",
   CHECK(part.stores_bytes());
   CHECK((part.input_rows(0, 10) == scalars.training.input_rows(10, 20)));
   CHECK(bytes.training.take(5).size() == 5);
+  const Dataset none = bytes.training.take(0);  // empty, still 784 wide
+  none.check();
+  CHECK(none.stores_bytes());
+  CHECK(none.size() == 0);
+  CHECK(none.features() == 784);
+  CHECK(load_mnist(dir.path.string(), 50, 0, InputStorage::bytes).validation.features() == 784);
   CHECK_THROWS_AS(bytes.training.input_rows(40, 51), xg::value_error);
   CHECK_THROWS_AS(bytes.training.input_rows(5, 4), xg::value_error);
 }
@@ -359,6 +365,15 @@ TEST_CASE("Dataset::check rejects inconsistent byte inputs", "[data]") {
   more_rows.byte_inputs.rows = 3;
   more_rows.byte_inputs.codes.resize(9);
   CHECK_THAT(error_of([&] { more_rows.check(); }), Catch::Contains("3 input rows"));
+  Dataset huge = d;
+  huge.byte_inputs.rows = std::size_t(1) << 62;
+  huge.byte_inputs.cols = 16;
+  CHECK_THAT(error_of([&] { huge.check(); }), Catch::Contains("overflow"));
+  Dataset unlabelled = d;  // inputs alone are enough for check_inputs (prediction)
+  unlabelled.targets = Array();
+  unlabelled.labels.clear();
+  unlabelled.check_inputs();
+  CHECK_THROWS_AS(unlabelled.check(), xg::shape_error);
   CHECK_THROWS_AS(Batches(more_rows, 1), xg::shape_error);
 }
 

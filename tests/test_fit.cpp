@@ -238,6 +238,10 @@ TEST_CASE("byte-stored inputs train exactly like the same inputs in Scalars", "[
   }
   CHECK((out_bytes == out_scalars));
   CHECK((out_scalars == train::predict(*m_scalars, scalars.inputs)));
+  data::Dataset unlabelled = bytes;  // prediction needs no targets
+  unlabelled.targets = Array();
+  unlabelled.labels.clear();
+  CHECK((train::predict(*m_bytes, unlabelled) == out_bytes));
   CHECK(*h_bytes.epochs.back().evaluation_correct > 200);  // it learned something
 }
 

@@ -13,7 +13,10 @@
 // Every block is 64-byte aligned, so vectorised loops split the same way
 // whatever the address (results do not depend on where data landed).
 // Each thread keeps at most cache_limit() bytes of freed blocks; beyond that
-// blocks go straight back to the system. Blocks may be freed by any thread.
+// blocks go straight back to the system. Blocks may be freed by any thread,
+// into that thread's cache: a thread that only frees what others made (a
+// consumer of tensors from a producer thread) collects blocks it may never
+// reuse, up to its limit; lower it there with set_cache_limit().
 #include <cstddef>
 #include <new>
 #include <xsimd/xsimd.hpp>
@@ -58,6 +61,7 @@ struct PoolAllocator {
     return static_cast<T*>(memory::allocate(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) noexcept { memory::deallocate(p, n * sizeof(T)); }
+  std::size_t max_size() const noexcept { return static_cast<std::size_t>(-1) / sizeof(T); }
 
   template <class U>
   bool operator==(const PoolAllocator<U>&) const noexcept {
@@ -71,8 +75,11 @@ struct PoolAllocator {
 
 }  // namespace xg
 
-// Every PoolAllocator block is 64-byte aligned: let xsimd use aligned loads
-// and stores on Array storage, as it did with its own aligned_allocator.
+// Every PoolAllocator block is 64-byte aligned, enough for any vector width
+// xsimd targets (AVX-512 included): let it use aligned loads and stores on
+// Array storage. Views still use unaligned ones (their start may be anywhere).
+static_assert(xsimd::default_arch::alignment() <= xg::memory::alignment,
+              "xg::memory's alignment is below the SIMD width of this target");
 namespace xsimd {
 template <class T>
 struct allocator_alignment<xg::PoolAllocator<T>> {

@@ -32,13 +32,16 @@ std::size_t Dataset::features() const {
 }
 std::size_t Dataset::classes() const { return cols(targets); }
 
-void Dataset::check() const {
+void Dataset::check_inputs() const {
   if (stores_bytes()) {
     // A default Array is 0-d (one element); any shape at all means data.
     if (inputs.dimension() != 0)
       throw shape_error("Dataset: inputs " + shape_str(inputs.shape()) +
                         " and byte_inputs both hold data; keep one of them");
     const ByteInputs& b = byte_inputs;
+    if (b.cols != 0 && b.rows > static_cast<std::size_t>(-1) / b.cols)
+      throw shape_error("Dataset: byte_inputs of " + std::to_string(b.rows) + " × " +
+                        std::to_string(b.cols) + " overflow a size_t");
     if (b.codes.size() != b.rows * b.cols)
       throw shape_error("Dataset: byte_inputs of " + std::to_string(b.rows) + " × " +
                         std::to_string(b.cols) + " need " + std::to_string(b.rows * b.cols) +
@@ -50,13 +53,17 @@ void Dataset::check() const {
     throw shape_error("Dataset: inputs must be a matrix (one sample per row), got " +
                       shape_str(inputs.shape()));
   }
+}
+
+void Dataset::check() const {
+  check_inputs();
   if (targets.dimension() != 2)
     throw shape_error("Dataset: targets must be a matrix (one sample per row), got " +
                       shape_str(targets.shape()));
   const std::size_t n = size();
   if (n != targets.shape(0))
     throw shape_error("Dataset: " + std::to_string(n) + " input rows (" +
-                      (stores_bytes() ? std::string("byte_inputs") : shape_str(inputs.shape())) +
+                      (stores_bytes() ? std::string("byte_inputs") : "inputs " + shape_str(inputs.shape())) +
                       ") but targets " + shape_str(targets.shape()) + " has " +
                       std::to_string(targets.shape(0)));
   if (!labels.empty() && labels.size() != n)

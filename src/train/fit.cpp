@@ -112,7 +112,7 @@ Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size) {
 }
 
 Array predict(nn::Module& model, const data::Dataset& set, std::size_t batch_size) {
-  set.check();
+  set.check_inputs();  // targets are not needed
   return predict_rows(model, set.size(), batch_size, [&](std::size_t start, std::size_t stop) {
     return set.input_rows(start, stop);
   });

@@ -41,13 +41,18 @@ struct Dataset {
   /// Columns of `targets`.
   std::size_t classes() const;
   /// Whether the inputs are stored in byte_inputs.
-  bool stores_bytes() const { return byte_inputs.rows != 0 || !byte_inputs.codes.empty(); }
+  /// (A byte data set with no rows still counts: its cols say its width.)
+  bool stores_bytes() const {
+    return byte_inputs.rows != 0 || byte_inputs.cols != 0 || !byte_inputs.codes.empty();
+  }
 
   /// Throws xg::shape_error unless the inputs (either storage, not both) and
   /// targets are matrices with the same number of rows and labels is empty or
   /// has one entry per row; xg::value_error for a byte divisor that is not
   /// positive and finite.
   void check() const;
+  /// The part of check() about the inputs alone (for prediction, which needs no targets).
+  void check_inputs() const;
 
   /// Inputs of samples [start, stop) as an (stop − start) × features matrix
   /// of Scalars, decoded if stored as bytes; xg::value_error unless

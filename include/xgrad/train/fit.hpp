@@ -124,7 +124,8 @@ Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& se
 
 /// The model's outputs for every row of `inputs`, in eval mode without a graph.
 Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size = 1000);
-/// The same over a data set's inputs, whichever way they are stored.
+/// The same over a data set's inputs, whichever way they are stored (its
+/// targets may be missing).
 Array predict(nn::Module& model, const data::Dataset& set, std::size_t batch_size = 1000);
 
 }  // namespace xg::train
