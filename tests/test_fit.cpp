@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.hpp"
+
 #include "xgrad/data/mnist.hpp"
+#include "xgrad/io/checkpoint.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/optim.hpp"
 #include "xgrad/train/fit.hpp"
@@ -116,6 +119,80 @@ TEST_CASE("the schedule halves η after N flat epochs and stops at η/128", "[fi
   CHECK(h.epochs[2].learning_rate == Approx(1e-12));
   CHECK(h.epochs[3].learning_rate == Approx(0.5e-12));
   CHECK_THAT(h.stop_reason, Catch::Contains("schedule"));
+}
+
+TEST_CASE("a run resumed from a checkpoint stops and halves η where the uninterrupted one does",
+          "[fit]") {
+  auto train = noise(100, 1), eval = noise(50, 2);
+  auto options = [&] {
+    train::FitOptions o;
+    o.epochs = 100;
+    o.evaluation = &eval;
+    o.schedule = true;
+    o.schedule_patience = 2;
+    o.early_stop = 50;
+    o.seed = 8;
+    return o;
+  };
+  auto fresh = [] {
+    Rng rng(5);
+    return nn::mlp({2, 4, 2}, "sigmoid", rng);
+  };
+  auto cost = make_cost("cross-entropy");
+
+  // Uninterrupted: best at epoch 1, halvings at 3, 5, ..., stop at η/128 (epoch 15).
+  auto whole = fresh();
+  optim::SGD sgd(whole->parameters(), 1e-12);
+  const auto h = train::fit(*whole, *cost, sgd, train, options());
+  REQUIRE(h.epochs.size() == 15);
+
+  // Interrupted after epoch 6 (two halvings done, one flat epoch counted),
+  // then resumed in a "new process" from the checkpoint.
+  xg_test::TempDir tmp;
+  const std::string dir = tmp / "ckpt";
+  auto first = fresh();
+  optim::SGD sgd1(first->parameters(), 1e-12);
+  train::FitOptions o1 = options();
+  Rng shuffle1(o1.seed);
+  o1.rng = &shuffle1;
+  o1.on_epoch_end = [&](const train::EpochRecord& r, const train::FitState& st) {
+    io::Checkpoint ck;
+    ck.epoch = r.epoch;
+    ck.rng_state = st.rng.state();
+    ck.order = st.order;
+    ck.progress = st.progress;
+    ck.learning_rate = sgd1.learning_rate();
+    io::save_checkpoint(dir, *first, sgd1, ck);
+    return r.epoch < 6;
+  };
+  const auto h1 = train::fit(*first, *cost, sgd1, train, o1);
+  REQUIRE(h1.stop_reason == "interrupted");
+
+  auto second = fresh();
+  optim::SGD sgd2(second->parameters(), 1e-12);
+  const io::Checkpoint ck = io::load_checkpoint(dir, *second, sgd2);
+  CHECK(ck.progress.epochs_since_schedule == 1);
+  CHECK(ck.progress.best_epoch == 1);
+  CHECK(ck.progress.initial_learning_rate == 1e-12);
+  CHECK(sgd2.learning_rate() == Approx(0.25e-12));
+  train::FitOptions o2 = options();
+  Rng shuffle2;
+  shuffle2.restore(ck.rng_state);
+  o2.rng = &shuffle2;
+  o2.first_epoch = ck.epoch;
+  o2.epochs = 100 - ck.epoch;
+  o2.resume_order = &ck.order;
+  o2.resume_progress = &ck.progress;
+  const auto h2 = train::fit(*second, *cost, sgd2, train, o2);
+
+  CHECK(h2.stop_reason == h.stop_reason);
+  REQUIRE(h2.epochs.back().epoch == h.epochs.back().epoch);
+  for (const auto& r : h2.epochs)
+    CHECK(r.learning_rate == h.epochs[r.epoch - 1].learning_rate);
+  CHECK(h2.best_epoch == h.best_epoch);
+  CHECK(sgd2.learning_rate() == sgd.learning_rate());
+  const auto a = whole->parameters(), b = second->parameters();
+  for (std::size_t k = 0; k < a.size(); ++k) CHECK((a[k].value() == b[k].value()));
 }
 
 TEST_CASE("divergence stops with a clear error and restores the epoch's parameters", "[fit]") {

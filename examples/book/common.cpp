@@ -182,10 +182,12 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   xg::train::Progress progress(out, !quiet && xg::train::stdout_is_terminal(), s.eval, s.batch);
   if (!quiet) opt.monitor = &progress;
 
-  // Resuming: weights, optimizer state, η, the shuffling engine and order.
+  // Resuming: weights, optimizer state, η, the shuffling engine and order,
+  // and early stopping's and the schedule's counts.
   xg::Rng shuffle_rng(opt.seed);
   opt.rng = &shuffle_rng;
   std::vector<std::size_t> resume_order;
+  xg::train::FitProgress resume_progress;
   if (!s.resume.empty()) {
     const xg::io::Checkpoint ck = xg::io::load_checkpoint(s.resume, *model, *optimizer);
     // The epoch target may grow on resume; everything else must match.
@@ -203,6 +205,8 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
                             " epochs");
     if (!ck.rng_state.empty()) shuffle_rng.restore(ck.rng_state);
     resume_order = ck.order;
+    resume_progress = ck.progress;
+    opt.resume_progress = &resume_progress;
     opt.first_epoch = ck.epoch;
     opt.epochs = s.epochs - ck.epoch;
     if (!resume_order.empty()) opt.resume_order = &resume_order;
@@ -215,6 +219,7 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
       ck.epoch = r.epoch;
       ck.rng_state = st.rng.state();
       ck.order = st.order;
+      ck.progress = st.progress;
       ck.learning_rate = optimizer->learning_rate();
       ck.settings_json = settings;
       xg::io::save_checkpoint(s.checkpoint, *model, *optimizer, ck);

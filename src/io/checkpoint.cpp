@@ -55,6 +55,10 @@ bool valid_rng_state(const std::string& state) {
 
 void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta) {
+  if (!std::isfinite(meta.progress.initial_learning_rate) ||
+      meta.progress.initial_learning_rate < 0)
+    throw value_error("save_checkpoint: progress.initial_learning_rate must be finite and >= 0, got " +
+                      std::to_string(meta.progress.initial_learning_rate));
   if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)
     throw value_error("save_checkpoint: learning rate must be finite and >= 0, got " +
                       std::to_string(meta.learning_rate));
@@ -83,6 +87,12 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
   j["learning_rate"] = meta.learning_rate;
   j["rng_state"] = meta.rng_state;
   j["order"] = meta.order;
+  const train::FitProgress& pr = meta.progress;
+  j["progress"] = {{"epochs_since_best", pr.epochs_since_best},
+                   {"epochs_since_schedule", pr.epochs_since_schedule},
+                   {"best_correct", pr.best_correct ? json(*pr.best_correct) : json(nullptr)},
+                   {"best_epoch", pr.best_epoch},
+                   {"initial_learning_rate", pr.initial_learning_rate}};
   j["history_csv"] = meta.history_csv;
   j["settings"] = std::move(settings);
   json table = json::array();
@@ -172,6 +182,27 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     }
   }
   if (j.contains("settings") && !j["settings"].is_null()) out.settings_json = j["settings"].dump();
+  if (j.contains("progress")) {
+    const json& p = j["progress"];
+    if (!p.is_object()) bad("\"progress\" must be an object");
+    auto count = [&](const char* key) -> std::size_t {
+      if (!p.contains(key) || !p[key].is_number_unsigned())
+        bad(std::string("\"progress\": \"") + key + "\" must be a non-negative integer");
+      return p[key].get<std::size_t>();
+    };
+    out.progress.epochs_since_best = count("epochs_since_best");
+    out.progress.epochs_since_schedule = count("epochs_since_schedule");
+    out.progress.best_epoch = count("best_epoch");
+    if (!p.contains("best_correct") ||
+        !(p["best_correct"].is_null() || p["best_correct"].is_number_unsigned()))
+      bad("\"progress\": \"best_correct\" must be null or a non-negative integer");
+    if (!p["best_correct"].is_null()) out.progress.best_correct = p["best_correct"].get<std::size_t>();
+    if (!p.contains("initial_learning_rate") || !p["initial_learning_rate"].is_number())
+      bad("\"progress\": \"initial_learning_rate\" must be a number");
+    out.progress.initial_learning_rate = p["initial_learning_rate"].get<double>();
+    if (!std::isfinite(out.progress.initial_learning_rate) || out.progress.initial_learning_rate < 0)
+      bad("\"progress\": \"initial_learning_rate\" must be finite and >= 0");
+  }
 
   // ---- optimizer state: same rule, same count, same shapes, finite
   if (!j.contains("optimizer") || !j["optimizer"].is_object() || !j["optimizer"].contains("name") ||

@@ -150,12 +150,16 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   data::Batches batches(training, o.batch_size, &rng);
   if (o.resume_order) batches.set_order(*o.resume_order);
   const std::vector<Tensor>& params = optimizer.params();
-  const double eta0 = optimizer.learning_rate();
   const optim::Regularization* reg = &optimizer.regularization();
 
   History h;
-  std::size_t since_best = 0, since_schedule = 0;
-  std::optional<std::size_t> best;
+  FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
+  if (progress.initial_learning_rate <= 0) progress.initial_learning_rate = optimizer.learning_rate();
+  const double eta0 = progress.initial_learning_rate;
+  if (progress.best_correct) {
+    h.best_correct = *progress.best_correct;
+    h.best_epoch = progress.best_epoch;
+  }
   std::vector<Array> snapshot(params.size());
 
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
@@ -224,33 +228,37 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
 
     bool improved = false;
     if (r.evaluation_correct) {
-      if (!best || *r.evaluation_correct > *best) {
-        best = r.evaluation_correct;
+      if (!progress.best_correct || *r.evaluation_correct > *progress.best_correct) {
+        progress.best_correct = r.evaluation_correct;
+        progress.best_epoch = epoch;
         h.best_epoch = epoch;
-        h.best_correct = *best;
+        h.best_correct = *r.evaluation_correct;
         improved = true;
       }
     }
-    since_best = improved ? 0 : since_best + 1;
-    since_schedule = improved ? 0 : since_schedule + 1;
+    progress.epochs_since_best = improved ? 0 : progress.epochs_since_best + 1;
+    progress.epochs_since_schedule = improved ? 0 : progress.epochs_since_schedule + 1;
+
+    // Decide (and apply a halving) before on_epoch_end, so that a checkpoint
+    // saved there holds the state the next epoch starts from.
+    std::string stop;
+    if (o.early_stop > 0 && progress.epochs_since_best >= o.early_stop) {
+      stop = "early stop: no improvement in " + std::to_string(o.early_stop) + " epochs";
+    } else if (o.schedule && progress.epochs_since_schedule >= o.schedule_patience) {
+      optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
+      progress.epochs_since_schedule = 0;
+      if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12))
+        stop = "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
+    }
 
     if (o.monitor) o.monitor->on_epoch_end(r);
-    if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order()})) {
+    if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order(), progress})) {
       h.stop_reason = "interrupted";
       break;
     }
-    if (o.early_stop > 0 && since_best >= o.early_stop) {
-      h.stop_reason = "early stop: no improvement in " + std::to_string(o.early_stop) + " epochs";
+    if (!stop.empty()) {
+      h.stop_reason = stop;
       break;
-    }
-    if (o.schedule && since_schedule >= o.schedule_patience) {
-      optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
-      since_schedule = 0;
-      if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12)) {
-        h.stop_reason =
-            "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
-        break;
-      }
     }
   }
   if (h.stop_reason.empty()) h.stop_reason = "completed";

@@ -10,7 +10,7 @@ namespace xg::data {
 
 /// How load_mnist keeps the pixels: as Scalars in Dataset::inputs (pixels / 255),
 /// or as the file's bytes in Dataset::byte_inputs (divisor 255), decoded to the
-/// same values when a mini-batch is made: 55 MB instead of 425 MB (double) for
+/// same values when a mini-batch is made: 66 MB instead of 425 MB (double) for
 /// the whole of MNIST, and faster shuffled mini-batches.
 enum class InputStorage { scalars, bytes };
 

@@ -3,8 +3,9 @@
 // A checkpoint is a DIRECTORY:
 //   checkpoint.json    format "xgrad-checkpoint" version 1: epoch, learning
 //                      rate, shuffling-engine state, last sample order,
-//                      history, settings, the optimizer's name and state
-//                      table, and each Dropout layer's mask-engine state
+//                      early-stopping/schedule progress, history, settings,
+//                      the optimizer's name and state table, and each
+//                      Dropout layer's mask-engine state
 //   model/             a model directory (see model.hpp; load_model reads it)
 //   optimizer/<k>.npy  Optimizer::state()[k], by position
 // Saved atomically like a model; loading checks everything before it changes
@@ -16,6 +17,7 @@
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/sequential.hpp"
 #include "xgrad/optim/optimizer.hpp"
+#include "xgrad/train/fit_progress.hpp"
 
 namespace xg::io {
 
@@ -34,6 +36,10 @@ struct Checkpoint {
   /// η at the time of the save (normally opt.learning_rate()); load_checkpoint
   /// also sets it on the optimizer, so a schedule's halvings survive.
   double learning_rate = 0.0;
+  /// Early stopping's and the schedule's counts (FitState::progress; pass it
+  /// back as FitOptions::resume_progress). Checkpoints written before it
+  /// existed load with the defaults.
+  train::FitProgress progress;
   /// The history so far as CSV text; optional.
   std::string history_csv;
   /// Free-form JSON text (any JSON value; "" = none). Stored as JSON, so

@@ -22,6 +22,7 @@
 #include "xgrad/nn/module.hpp"
 #include "xgrad/optim/optimizer.hpp"
 #include "xgrad/random.hpp"
+#include "xgrad/train/fit_progress.hpp"
 
 namespace xg::train {
 
@@ -65,6 +66,8 @@ class Monitor {
 struct FitState {
   const Rng& rng;
   const std::vector<std::size_t>& order;
+  /// Early stopping's and the schedule's counts after this epoch.
+  const FitProgress& progress;
 };
 
 struct FitOptions {
@@ -101,6 +104,9 @@ struct FitOptions {
   Rng* rng = nullptr;
   /// Sample order of the last epoch done (FitState::order of a checkpoint).
   const std::vector<std::size_t>* resume_order = nullptr;
+  /// Early-stopping and schedule counts of the epochs already done
+  /// (FitState::progress of a checkpoint), for resuming.
+  const FitProgress* resume_progress = nullptr;
 };
 
 /// Trains `model` in place and returns the per-epoch history. The model is
