@@ -104,8 +104,8 @@ struct ConfigResult {
 
 /// Warm-up epoch, then `epochs` training epochs, each followed by one floor
 /// epoch: interleaving makes the ratio robust to other load on the machine.
-ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist,
-                            const Array& floor_inputs, std::size_t epochs, Network& net) {
+ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, const Array& floor_inputs,
+                            std::size_t epochs, Network& net) {
   Rng shuffle(1234);
   train::FitOptions o = training_only(cfg.batch, shuffle);
   bench::GemmFloor floor(floor_inputs, cfg.hidden, 10, cfg.batch);
@@ -231,9 +231,9 @@ int main(int argc, char** argv) {
   data::Mnist mnist;
   try {
     const auto t0 = Clock::now();
-    mnist = data::load_mnist(
-        data_dir, 50000, 10000,
-        scalar_inputs ? data::InputStorage::scalars : data::InputStorage::bytes);
+    mnist =
+        data::load_mnist(data_dir, 50000, 10000,
+                         scalar_inputs ? data::InputStorage::scalars : data::InputStorage::bytes);
     line("load_seconds", seconds_since(t0), 2);
   } catch (const io_error& e) {
     fmt::print(stderr, "xgrad-bench: {}\nRun scripts/fetch-mnist first, or pass --data DIR.\n",

@@ -45,9 +45,7 @@ Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 1> values) : Tensor(Array(v
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 2> values) : Tensor(Array(values)) {}
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 3> values) : Tensor(Array(values)) {}
 
-Tensor Tensor::scalar(Scalar v, bool requires_grad) {
-  return Tensor(Array(v), requires_grad);
-}
+Tensor Tensor::scalar(Scalar v, bool requires_grad) { return Tensor(Array(v), requires_grad); }
 Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
   return Tensor(Array(xt::zeros<Scalar>(shape)), requires_grad);
 }
@@ -59,8 +57,7 @@ Tensor Tensor::full(const Shape& shape, Scalar v, bool requires_grad) {
   a.fill(v);
   return Tensor(std::move(a), requires_grad);
 }
-Tensor Tensor::randn(const Shape& shape, Rng& rng, double mean, double stddev,
-                     bool requires_grad) {
+Tensor Tensor::randn(const Shape& shape, Rng& rng, double mean, double stddev, bool requires_grad) {
   return Tensor(rng.normal_array(shape, mean, stddev), requires_grad);
 }
 Tensor Tensor::rand(const Shape& shape, Rng& rng, double lo, double hi, bool requires_grad) {
@@ -80,8 +77,8 @@ const Shape Tensor::shape() const {
 Scalar Tensor::item() const {
   const Array& v = value();
   if (v.size() != 1)
-    throw shape_error("item: tensor of shape " + shape_str(v.shape()) +
-                      " has " + std::to_string(v.size()) + " elements, expected exactly 1");
+    throw shape_error("item: tensor of shape " + shape_str(v.shape()) + " has " +
+                      std::to_string(v.size()) + " elements, expected exactly 1");
   return *v.begin();
 }
 
@@ -89,7 +86,8 @@ Tensor& Tensor::requires_grad_(bool on) {
   Node& n = checked();
   if (!n.is_leaf())
     throw graph_error(std::string("requires_grad_: only leaf tensors can change it; this one "
-                                  "was produced by op '") + n.op + "' (use detach() first)");
+                                  "was produced by op '") +
+                      n.op + "' (use detach() first)");
   n.requires_grad = on;
   return *this;
 }
@@ -98,8 +96,7 @@ const Array& Tensor::grad() const {
   const Node& n = checked();
   if (!n.has_grad)
     throw graph_error(std::string("grad: tensor (op '") + n.op + "', shape " +
-                      shape_str(n.value.shape()) +
-                      ") has no gradient: " +
+                      shape_str(n.value.shape()) + ") has no gradient: " +
                       (n.requires_grad ? "backward() has not reached it since zero_grad()"
                                        : "it does not require grad"));
   return n.grad;
@@ -208,8 +205,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
       n.backward(ctx);
       if (anomaly) {
         for (const auto& in : n.inputs)
-          if (in->requires_grad && in->has_grad)
-            detail::check_finite(n.op, in->grad, "gradient");
+          if (in->requires_grad && in->has_grad) detail::check_finite(n.op, in->grad, "gradient");
       }
     }
     if (!n.retain_grad) {
@@ -256,7 +252,8 @@ void Tensor::backward(const Array& seed, bool keep_graph) const {
 void BackwardContext::add(std::size_t i, Array&& g) {
   Node& in = *node_.inputs[i];
   if (!in.requires_grad) return;
-  if (!shapes_equal(g.shape(), in.value.shape())) g = sum_to(g, Shape(in.value.shape().begin(), in.value.shape().end()));
+  if (!shapes_equal(g.shape(), in.value.shape()))
+    g = sum_to(g, Shape(in.value.shape().begin(), in.value.shape().end()));
   if (in.has_grad) {
     in.grad += g;
   } else {

@@ -56,7 +56,8 @@ std::size_t class_of(std::size_t bytes) noexcept {
 
 void* system_allocate(std::size_t bytes) {
   // aligned_alloc wants a multiple of the alignment.
-  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
+  const std::size_t rounded =
+      (std::max<std::size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
   if (rounded < bytes) throw std::bad_alloc();
   void* p = std::aligned_alloc(alignment, rounded);
   if (p == nullptr) throw std::bad_alloc();

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -15,6 +13,7 @@
 #include <vector>
 #include <xtensor/xmath.hpp>
 
+#include "temp_dir.hpp"
 #include "xgrad/data/dataset.hpp"
 #include "xgrad/data/idx.hpp"
 #include "xgrad/data/mnist.hpp"

@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "temp_dir.hpp"
-
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/nn.hpp"
@@ -187,8 +186,7 @@ TEST_CASE("a run resumed from a checkpoint stops and halves η where the uninter
 
   CHECK(h2.stop_reason == h.stop_reason);
   REQUIRE(h2.epochs.back().epoch == h.epochs.back().epoch);
-  for (const auto& r : h2.epochs)
-    CHECK(r.learning_rate == h.epochs[r.epoch - 1].learning_rate);
+  for (const auto& r : h2.epochs) CHECK(r.learning_rate == h.epochs[r.epoch - 1].learning_rate);
   CHECK(h2.best_epoch == h.best_epoch);
   CHECK(sgd2.learning_rate() == sgd.learning_rate());
   const auto a = whole->parameters(), b = second->parameters();

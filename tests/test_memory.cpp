@@ -22,10 +22,10 @@ struct LimitGuard {
 }  // namespace
 
 TEST_CASE("every block is 64-byte aligned and writable to its full size", "[memory]") {
-  for (std::size_t bytes : {std::size_t(0), std::size_t(1), std::size_t(8), std::size_t(63),
-                            std::size_t(64), std::size_t(65), std::size_t(1000),
-                            std::size_t(1025), std::size_t(70000), std::size_t(262144),
-                            std::size_t(262145), std::size_t(3000000)}) {
+  for (std::size_t bytes :
+       {std::size_t(0), std::size_t(1), std::size_t(8), std::size_t(63), std::size_t(64),
+        std::size_t(65), std::size_t(1000), std::size_t(1025), std::size_t(70000),
+        std::size_t(262144), std::size_t(262145), std::size_t(3000000)}) {
     void* p = memory::allocate(bytes);
     REQUIRE(p != nullptr);
     CHECK(aligned64(p));
@@ -41,7 +41,8 @@ TEST_CASE("every block is 64-byte aligned and writable to its full size", "[memo
 }
 
 TEST_CASE("a freed block is reused by the next request of its size class", "[memory]") {
-  if (!memory::caching_compiled_in()) SUCCEED("cache left out of this build (sanitizer)");
+  if (!memory::caching_compiled_in())
+    SUCCEED("cache left out of this build (sanitizer)");
   else {
     LimitGuard guard;
     memory::set_cache_limit(std::size_t(64) << 20);
@@ -56,8 +57,7 @@ TEST_CASE("a freed block is reused by the next request of its size class", "[mem
   }
 }
 
-TEST_CASE("the cache holds at most its limit and gives everything back on request",
-          "[memory]") {
+TEST_CASE("the cache holds at most its limit and gives everything back on request", "[memory]") {
   LimitGuard guard;
   memory::release_cached();
   CHECK(memory::cached_bytes() == 0);
@@ -77,8 +77,7 @@ TEST_CASE("the cache holds at most its limit and gives everything back on reques
   CHECK(memory::cached_bytes() == 0);
 }
 
-TEST_CASE("blocks may be freed by another thread, and threads' caches are separate",
-          "[memory]") {
+TEST_CASE("blocks may be freed by another thread, and threads' caches are separate", "[memory]") {
   memory::release_cached();
   std::vector<Tensor> made(8);
   std::thread maker([&] {
@@ -113,8 +112,7 @@ TEST_CASE("impossible sizes throw std::bad_alloc instead of returning garbage", 
                   std::bad_array_new_length);
   // AddressSanitizer aborts on such a request instead of failing it.
   if (memory::caching_compiled_in())
-    CHECK_THROWS_AS(memory::allocate(std::numeric_limits<std::size_t>::max() - 8),
-                    std::bad_alloc);
+    CHECK_THROWS_AS(memory::allocate(std::numeric_limits<std::size_t>::max() - 8), std::bad_alloc);
 }
 
 TEST_CASE("a reused block gives the same results as a fresh one", "[memory]") {

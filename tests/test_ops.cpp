@@ -26,7 +26,10 @@ Tensor separated(const Shape& s) {
 
 TEST_CASE("binary elementwise ops pass gradcheck with and without broadcasting", "[ops]") {
   using Op = Tensor (*)(const Tensor&, const Tensor&);
-  struct Case { const char* name; Op op; };
+  struct Case {
+    const char* name;
+    Op op;
+  };
   const Case cases[] = {{"add", add}, {"sub", sub}, {"mul", mul}};
   const std::pair<Shape, Shape> shapes[] = {
       {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 1}}, {{3, 4}, {}}};
@@ -47,7 +50,8 @@ TEST_CASE("unary elementwise ops pass gradcheck", "[ops]") {
   CHECK(gradcheck([](Ins in) { return pow(in[0], 3.0); }, {param({3, 4})}));
   CHECK(gradcheck([](Ins in) { return pow(in[0], -1.5); }, {positive({3, 4})}));
   // Away from the kink at 0.
-  CHECK(gradcheck([](Ins in) { return abs(in[0]); }, {Tensor{{-2.0, -0.5}, {0.7, 1.9}}.requires_grad_()}));
+  CHECK(gradcheck([](Ins in) { return abs(in[0]); },
+                  {Tensor{{-2.0, -0.5}, {0.7, 1.9}}.requires_grad_()}));
   CHECK(gradcheck([](Ins in) { return clamp(in[0], -1.0, 1.0); },
                   {Tensor{-1.7, -0.3, 0.4, 1.8}.requires_grad_()}));
 }
@@ -122,9 +126,16 @@ TEST_CASE("shape ops pass gradcheck", "[ops]") {
   CHECK(gradcheck([](Ins in) { return reshape(in[0], {6, 2}); }, {param({3, 4})}));
   CHECK(gradcheck([](Ins in) { return slice_rows(in[0], 1, 3); }, {param({4, 3})}));
   CHECK(gradcheck([](Ins in) { return gather_rows(in[0], {2, 0, 2, 3}); }, {param({4, 3})}));
-  CHECK(gradcheck([](Ins in) { return concat({in[0], in[1]}, 0); }, {param({2, 3}), param({4, 3})}));
-  CHECK(gradcheck([](Ins in) { return concat({in[0], in[1], in[0]}, 1); },
-                  {param({2, 3}), param({2, 1})}));
+  CHECK(gradcheck(
+      [](Ins in) {
+        return concat({in[0], in[1]}, 0);
+      },
+      {param({2, 3}), param({4, 3})}));
+  CHECK(gradcheck(
+      [](Ins in) {
+        return concat({in[0], in[1], in[0]}, 1);
+      },
+      {param({2, 3}), param({2, 1})}));
   Tensor x = Tensor{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}};
   CHECK(gather_rows(x, {2, 0}).value() == Array{{5.0, 6.0}, {1.0, 2.0}});
   CHECK(slice_rows(x, 1, 2).value() == Array{{3.0, 4.0}});
@@ -147,7 +158,8 @@ TEST_CASE("a composed expression passes gradcheck", "[ops]") {
 TEST_CASE("ops reject bad shapes with messages naming the op and shapes", "[ops]") {
   Tensor a = Tensor::zeros({10, 784}), b = Tensor::zeros({30, 784});
   CHECK_THROWS_AS(matmul(a, b), shape_error);
-  CHECK_THROWS_WITH(matmul(a, b), "matmul: (10, 784) x (30, 784): inner dimensions differ (784 vs 30)");
+  CHECK_THROWS_WITH(matmul(a, b),
+                    "matmul: (10, 784) x (30, 784): inner dimensions differ (784 vs 30)");
   CHECK_THROWS_WITH(add(Tensor::zeros({3, 4}), Tensor::zeros({3})),
                     Catch::Contains("add") && Catch::Contains("(3, 4)") && Catch::Contains("(3,)"));
   CHECK_THROWS_WITH(linear(a, Tensor::zeros({30, 783}), Tensor::zeros({30})),

@@ -12,6 +12,7 @@
 #include "xgrad/optim.hpp"
 
 using namespace xg;
+using Catch::StartsWith;
 using namespace xg::optim;
 using Catch::Contains;
 using xg_test::tol;
@@ -260,6 +261,13 @@ TEST_CASE("optimizers reject invalid hyper-parameters", "[optim]") {
   CHECK_THROWS_AS(SGD({w}, -0.1), value_error);
   CHECK_THROWS_AS(SGD({w}, std::numeric_limits<double>::infinity()), value_error);
   CHECK_THROWS_WITH(SGD({w}, -0.1), Contains("learning rate") && Contains("-0.1"));
+  // Messages name the rule, not just "optimizer".
+  CHECK_THROWS_WITH(SGD({w}, -0.1), StartsWith("sgd:"));
+  CHECK_THROWS_WITH(Adam({w}, -0.1), StartsWith("adam:"));
+  CHECK_THROWS_WITH(RMSProp({w}, -0.1), StartsWith("rmsprop:"));
+  CHECK_THROWS_WITH(Momentum({w}, -0.1, 0.5), StartsWith("momentum:"));
+  CHECK_THROWS_WITH(Momentum({w}, -0.1, 0.5, {}, true), StartsWith("nesterov:"));
+  CHECK_THROWS_WITH(SGD({w, w}, 0.1), StartsWith("sgd: parameter 1"));
   CHECK_THROWS_AS(SGD({w}, 0.1, Regularization{-1.0, 0.0, 10, {w}}), value_error);
   CHECK_THROWS_AS(SGD({w}, 0.1, Regularization{0.0, -1.0, 10, {w}}), value_error);
   CHECK_THROWS_WITH(SGD({w}, 0.1, Regularization{1.0, 0.0, 0, {w}}), Contains("n"));

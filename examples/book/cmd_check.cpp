@@ -30,8 +30,8 @@ int cmd_check(const std::string& data_dir, std::uint64_t seed, std::size_t batch
   }
 
   double worst = 0;
-  fmt::print("{:<12} {:<24} {:>6} {:>5} {:>12} {:>12} {:>12} {:>12}\n", "network", "case",
-             "lambda", "layer", "dW max abs", "dW max rel", "db max abs", "db max rel");
+  fmt::print("{:<12} {:<24} {:>6} {:>5} {:>12} {:>12} {:>12} {:>12}\n", "network", "case", "lambda",
+             "layer", "dW max abs", "dW max rel", "db max abs", "db max rel");
   for (const auto& sizes : {std::vector<std::size_t>{784, 30, 10}, {784, 100, 10}})
     for (OutputKind kind : {OutputKind::sigmoid_quadratic, OutputKind::sigmoid_cross_entropy,
                             OutputKind::softmax_log_likelihood})
@@ -40,8 +40,8 @@ int cmd_check(const std::string& data_dir, std::uint64_t seed, std::size_t batch
         auto r = xg::book::compare_with_closed_form(c, X, Y, rng);
         for (const auto& l : r.layers)
           fmt::print("{:<12} {:<24} {:>6} {:>5} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e}\n",
-                     fmt::format("{}-{}-{}", sizes[0], sizes[1], sizes[2]), to_string(kind),
-                     lambda, l.layer, l.weight_abs, l.weight_rel, l.bias_abs, l.bias_rel);
+                     fmt::format("{}-{}-{}", sizes[0], sizes[1], sizes[2]), to_string(kind), lambda,
+                     l.layer, l.weight_abs, l.weight_rel, l.bias_abs, l.bias_rel);
         worst = std::max(worst, r.max_rel);
       }
   // Both sides round each op at Scalar precision: ~1e-15 apart in double,

@@ -1,12 +1,12 @@
 #include "common.hpp"
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "xgrad/cost.hpp"
 #include "xgrad/io/checkpoint.hpp"
@@ -137,9 +137,9 @@ std::string settings_json(const Settings& s) {
 bool interrupted() { return g_interrupted; }
 
 std::string accuracy_line(const std::string& set, std::size_t correct, std::size_t total) {
-  return fmt::format("accuracy: {} {}/{} {:.2f}%", set, correct, total,
-                     total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total)
-                           : 0.0);
+  return fmt::format(
+      "accuracy: {} {}/{} {:.2f}%", set, correct, total,
+      total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0);
 }
 
 const xg::data::Dataset& pick_set(const xg::data::Mnist& m, const std::string& name) {
@@ -151,8 +151,8 @@ const xg::data::Dataset& pick_set(const xg::data::Mnist& m, const std::string& n
 
 Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   // Pixels stay bytes until a mini-batch is made: same values, 1/8 of the memory.
-  const xg::data::Mnist mnist = xg::data::load_mnist(s.data, s.train_size, 10000,
-                                                     xg::data::InputStorage::bytes);
+  const xg::data::Mnist mnist =
+      xg::data::load_mnist(s.data, s.train_size, 10000, xg::data::InputStorage::bytes);
   const xg::data::Dataset& eval_set = pick_set(mnist, s.eval);
 
   xg::Rng init_rng(derive_seed(s.seed, 0));
@@ -163,10 +163,11 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   auto optimizer = xg::optim::make_optimizer(rule, model->parameters(), s.eta, s.momentum, reg);
 
   if (!quiet)
-    out << fmt::format("model: {}\ncost: {}  optimizer: {}  eta: {}  lambda: {}  batch: {}  "
-                       "training images: {}  evaluation: {} ({})\n",
-                       model->describe(), s.cost, optimizer->name(), s.eta, s.lambda, s.batch,
-                       mnist.training.size(), s.eval, eval_set.size());
+    out << fmt::format(
+        "model: {}\ncost: {}  optimizer: {}  eta: {}  lambda: {}  batch: {}  "
+        "training images: {}  evaluation: {} ({})\n",
+        model->describe(), s.cost, optimizer->name(), s.eta, s.lambda, s.batch,
+        mnist.training.size(), s.eval, eval_set.size());
 
   xg::train::FitOptions opt;
   opt.epochs = s.epochs;
@@ -254,8 +255,7 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   if (!quiet) {
     if (o.history.stop_reason == "interrupted")
       out << "interrupted after epoch " << last.epoch
-          << (s.checkpoint.empty() ? std::string()
-                                   : "; resume with --resume " + s.checkpoint)
+          << (s.checkpoint.empty() ? std::string() : "; resume with --resume " + s.checkpoint)
           << "\n";
     else if (o.history.stop_reason != "completed")
       out << "stopped: " << o.history.stop_reason << "\n";

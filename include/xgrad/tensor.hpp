@@ -207,8 +207,7 @@ namespace detail {
 bool any_requires_grad(std::initializer_list<Tensor> inputs);
 Tensor make_node(const char* op, Array&& value, std::initializer_list<Tensor> inputs,
                  BackwardFn&& fn);
-Tensor make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs,
-                 BackwardFn&& fn);
+Tensor make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs, BackwardFn&& fn);
 void check_finite(const char* op, const Array& value, const char* what);
 }  // namespace detail
 

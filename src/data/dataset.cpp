@@ -27,9 +27,7 @@ Array copy_rows(const Array& a, std::size_t start, std::size_t stop) {
 }  // namespace
 
 std::size_t Dataset::size() const { return stores_bytes() ? byte_inputs.rows : rows(inputs); }
-std::size_t Dataset::features() const {
-  return stores_bytes() ? byte_inputs.cols : cols(inputs);
-}
+std::size_t Dataset::features() const { return stores_bytes() ? byte_inputs.cols : cols(inputs); }
 std::size_t Dataset::classes() const { return cols(targets); }
 
 void Dataset::check_inputs() const {
@@ -62,10 +60,10 @@ void Dataset::check() const {
                       shape_str(targets.shape()));
   const std::size_t n = size();
   if (n != targets.shape(0))
-    throw shape_error("Dataset: " + std::to_string(n) + " input rows (" +
-                      (stores_bytes() ? std::string("byte_inputs") : "inputs " + shape_str(inputs.shape())) +
-                      ") but targets " + shape_str(targets.shape()) + " has " +
-                      std::to_string(targets.shape(0)));
+    throw shape_error(
+        "Dataset: " + std::to_string(n) + " input rows (" +
+        (stores_bytes() ? std::string("byte_inputs") : "inputs " + shape_str(inputs.shape())) +
+        ") but targets " + shape_str(targets.shape()) + " has " + std::to_string(targets.shape(0)));
   if (!labels.empty() && labels.size() != n)
     throw shape_error("Dataset: " + std::to_string(labels.size()) + " labels for " +
                       std::to_string(n) + " samples");

@@ -57,8 +57,9 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta) {
   if (!std::isfinite(meta.progress.initial_learning_rate) ||
       meta.progress.initial_learning_rate < 0)
-    throw value_error("save_checkpoint: progress.initial_learning_rate must be finite and >= 0, got " +
-                      std::to_string(meta.progress.initial_learning_rate));
+    throw value_error(
+        "save_checkpoint: progress.initial_learning_rate must be finite and >= 0, got " +
+        std::to_string(meta.progress.initial_learning_rate));
   if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)
     throw value_error("save_checkpoint: learning rate must be finite and >= 0, got " +
                       std::to_string(meta.learning_rate));
@@ -196,11 +197,13 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     if (!p.contains("best_correct") ||
         !(p["best_correct"].is_null() || p["best_correct"].is_number_unsigned()))
       bad("\"progress\": \"best_correct\" must be null or a non-negative integer");
-    if (!p["best_correct"].is_null()) out.progress.best_correct = p["best_correct"].get<std::size_t>();
+    if (!p["best_correct"].is_null())
+      out.progress.best_correct = p["best_correct"].get<std::size_t>();
     if (!p.contains("initial_learning_rate") || !p["initial_learning_rate"].is_number())
       bad("\"progress\": \"initial_learning_rate\" must be a number");
     out.progress.initial_learning_rate = p["initial_learning_rate"].get<double>();
-    if (!std::isfinite(out.progress.initial_learning_rate) || out.progress.initial_learning_rate < 0)
+    if (!std::isfinite(out.progress.initial_learning_rate) ||
+        out.progress.initial_learning_rate < 0)
       bad("\"progress\": \"initial_learning_rate\" must be finite and >= 0");
   }
 

@@ -10,7 +10,10 @@ namespace xg::optim {
 
 Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps,
            Regularization reg)
-    : Optimizer(std::move(params), lr, std::move(reg)), beta1_(beta1), beta2_(beta2), eps_(eps) {
+    : Optimizer(std::move(params), lr, std::move(reg), "adam"),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps) {
   require_unit("beta1", beta1);
   require_unit("beta2", beta2);
   require_positive("eps", eps);

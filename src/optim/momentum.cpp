@@ -8,7 +8,9 @@ namespace xg::optim {
 
 Momentum::Momentum(std::vector<Tensor> params, double lr, double mu, Regularization reg,
                    bool nesterov)
-    : Optimizer(std::move(params), lr, std::move(reg)), mu_(mu), nesterov_(nesterov) {
+    : Optimizer(std::move(params), lr, std::move(reg), nesterov ? "nesterov" : "momentum"),
+      mu_(mu),
+      nesterov_(nesterov) {
   require_unit("momentum coefficient mu", mu);
   velocity_.reserve(params_.size());
   for (const Tensor& p : params_) velocity_.push_back(xt::zeros<Scalar>(p.value().shape()));

@@ -33,9 +33,9 @@ void require_rate(const std::string& who, double lr) {
 
 std::string Optimizer::number(double v) { return format_number(v); }
 
-Optimizer::Optimizer(std::vector<Tensor> params, double lr, Regularization reg)
+Optimizer::Optimizer(std::vector<Tensor> params, double lr, Regularization reg, const char* rule)
     : params_(std::move(params)), lr_(lr), reg_(std::move(reg)) {
-  const std::string who = "optimizer";
+  const std::string who = rule;
   require_rate(who, lr);
   if (!std::isfinite(reg_.l2) || reg_.l2 < 0.0)
     throw value_error(who + ": L2 lambda must be finite and >= 0, got " + number(reg_.l2));

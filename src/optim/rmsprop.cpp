@@ -9,7 +9,7 @@ namespace xg::optim {
 
 RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps,
                  Regularization reg)
-    : Optimizer(std::move(params), lr, std::move(reg)), alpha_(alpha), eps_(eps) {
+    : Optimizer(std::move(params), lr, std::move(reg), "rmsprop"), alpha_(alpha), eps_(eps) {
   require_unit("alpha", alpha);
   require_positive("eps", eps);
   for (const Tensor& p : params_) square_avg_.push_back(xt::zeros<Scalar>(p.value().shape()));

@@ -1,11 +1,10 @@
 // Plain SGD in the book's form.
 #include "xgrad/optim/sgd.hpp"
 
-
 namespace xg::optim {
 
 SGD::SGD(std::vector<Tensor> params, double lr, Regularization reg)
-    : Optimizer(std::move(params), lr, std::move(reg)) {}
+    : Optimizer(std::move(params), lr, std::move(reg), "sgd") {}
 
 void SGD::step() {
   const auto eta = static_cast<Scalar>(lr_);

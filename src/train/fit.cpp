@@ -107,8 +107,9 @@ Array predict(nn::Module& model, const Array& inputs, std::size_t batch_size) {
   if (inputs.dimension() != 2)
     throw shape_error("predict: inputs of shape " + shape_str(inputs.shape()) +
                       " must be rank 2 (one sample per row)");
-  return predict_rows(model, inputs.shape()[0], batch_size,
-                      [&](std::size_t start, std::size_t stop) { return rows(inputs, start, stop); });
+  return predict_rows(
+      model, inputs.shape()[0], batch_size,
+      [&](std::size_t start, std::size_t stop) { return rows(inputs, start, stop); });
 }
 
 Array predict(nn::Module& model, const data::Dataset& set, std::size_t batch_size) {
@@ -154,7 +155,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
 
   History h;
   FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
-  if (progress.initial_learning_rate <= 0) progress.initial_learning_rate = optimizer.learning_rate();
+  if (progress.initial_learning_rate <= 0)
+    progress.initial_learning_rate = optimizer.learning_rate();
   const double eta0 = progress.initial_learning_rate;
   if (progress.best_correct) {
     h.best_correct = *progress.best_correct;
@@ -248,7 +250,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
       progress.epochs_since_schedule = 0;
       if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12))
-        stop = "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
+        stop =
+            "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
     }
 
     if (o.monitor) o.monitor->on_epoch_end(r);

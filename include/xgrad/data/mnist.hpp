@@ -39,7 +39,6 @@ struct Mnist {
 /// xg::value_error if train_size is 0 or exceeds the images left after
 /// taking the validation set.
 Mnist load_mnist(const std::string& dir, std::size_t train_size = 50000,
-                 std::size_t validation_size = 10000,
-                 InputStorage storage = InputStorage::scalars);
+                 std::size_t validation_size = 10000, InputStorage storage = InputStorage::scalars);
 
 }  // namespace xg::data

@@ -26,8 +26,11 @@ struct Regularization {
 class Optimizer {
  public:
   /// Validates lr (finite, >= 0), the regularisation (λ finite and >= 0, n >= 1)
-  /// and the parameters (defined, no tensor twice): value_error otherwise.
-  Optimizer(std::vector<Tensor> params, double lr, Regularization reg = {});
+  /// and the parameters (defined, no tensor twice): value_error otherwise,
+  /// whose message starts with `rule` (the subclass's name(), which a base
+  /// constructor cannot call yet).
+  Optimizer(std::vector<Tensor> params, double lr, Regularization reg = {},
+            const char* rule = "optimizer");
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;

@@ -31,7 +31,7 @@ namespace xg::train {
 struct EpochRecord {
   std::size_t epoch = 0;  // 1-based
   double learning_rate = 0.0;
-  double seconds = 0.0;   // training time of the epoch, monitors excluded
+  double seconds = 0.0;  // training time of the epoch, monitors excluded
   std::optional<double> training_cost;
   std::optional<std::size_t> training_correct;
   std::size_t training_size = 0;
