@@ -322,6 +322,18 @@ TEST_CASE("fit refuses bad options before training anything", "[errors]") {
                        {"fit", "schedule", "(0, 1)"});
     }
   }
+  SECTION("a NaN or infinity in the data") {
+    auto bad_train = train;
+    bad_train.inputs(7, 1) = kNaN;
+    require_mentions(
+        message_of<numeric_error>([&] { train::fit(*model, *cost, sgd, bad_train, o); }),
+        {"fit: training set", "input of sample 7, column 1", "nan"});
+    auto bad_eval = eval;
+    bad_eval.targets(3, 0) = kInf;
+    o.evaluation = &bad_eval;
+    require_mentions(message_of<numeric_error>([&] { train::fit(*model, *cost, sgd, train, o); }),
+                     {"fit: evaluation set", "target of sample 3, column 0", "inf"});
+  }
   SECTION("schedule patience 0") {
     o.schedule = true;
     o.schedule_patience = 0;

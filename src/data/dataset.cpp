@@ -53,6 +53,21 @@ void Dataset::check_inputs() const {
   }
 }
 
+void Dataset::check_finite(const std::string& what) const {
+  auto scan = [&](const Array& a, const char* name) {
+    if (a.dimension() != 2) return;
+    const std::size_t width = a.shape(1);
+    const Scalar* p = a.data();
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (!std::isfinite(p[k]))
+        throw numeric_error(what + ": " + name + " of sample " + std::to_string(k / width) +
+                            ", column " + std::to_string(k % width) + " is " +
+                            std::to_string(p[k]) + "; clean or drop that sample");
+  };
+  if (!stores_bytes()) scan(inputs, "input");
+  scan(targets, "target");
+}
+
 void Dataset::check() const {
   check_inputs();
   if (targets.dimension() != 2)

@@ -21,6 +21,9 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
   (void)model;
   training.check();
   if (training.size() == 0) throw value_error("fit: the training set is empty");
+  // A NaN in the data would otherwise surface as "training diverged" and
+  // send the user after the learning rate.
+  training.check_finite("fit: training set");
   if (o.epochs == 0) throw value_error("fit: epochs must be at least 1, got 0");
   if (o.batch_size == 0 || o.batch_size > training.size())
     throw value_error("fit: mini-batch size " + std::to_string(o.batch_size) +
@@ -35,6 +38,7 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
         "(FitOptions::evaluation)");
   if (o.evaluation) {
     o.evaluation->check();
+    o.evaluation->check_finite("fit: evaluation set");
     if (o.evaluation->features() != training.features() ||
         o.evaluation->classes() != training.classes())
       throw shape_error(

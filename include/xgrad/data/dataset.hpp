@@ -2,6 +2,7 @@
 // In-memory data sets and the mini-batches that training walks through.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "xgrad/random.hpp"
@@ -53,6 +54,10 @@ struct Dataset {
   void check() const;
   /// The part of check() about the inputs alone (for prediction, which needs no targets).
   void check_inputs() const;
+  /// Throws xg::numeric_error naming the array, sample, column and value of
+  /// the first NaN or infinity in the Scalar inputs or the targets (byte
+  /// inputs are always finite). `what` starts the message, e.g. "fit: training set".
+  void check_finite(const std::string& what) const;
 
   /// Inputs of samples [start, stop) as an (stop − start) × features matrix
   /// of Scalars, decoded if stored as bytes; xg::value_error unless
