@@ -24,12 +24,14 @@ constexpr std::size_t kSmallStep = 64;
 constexpr std::size_t kSmallLimit = 1024;
 constexpr std::size_t kLargestClass = 256 * 1024;
 
+/// The class after `s` above 1 KiB: about 1.25x, rounded up to 64 bytes.
+constexpr std::size_t next_class(std::size_t s) {
+  return std::min(kLargestClass, (s + s / 4 + kSmallStep - 1) / kSmallStep * kSmallStep);
+}
+
 constexpr std::size_t count_classes() {
   std::size_t n = kSmallLimit / kSmallStep;
-  for (std::size_t s = kSmallLimit; s < kLargestClass;) {
-    s = std::min(kLargestClass, (s + s / 4 + kSmallStep - 1) / kSmallStep * kSmallStep);
-    ++n;
-  }
+  for (std::size_t s = kSmallLimit; s < kLargestClass; s = next_class(s)) ++n;
   return n;
 }
 constexpr std::size_t kClasses = count_classes();
@@ -38,13 +40,11 @@ constexpr std::array<std::size_t, kClasses> make_class_sizes() {
   std::array<std::size_t, kClasses> sizes{};
   std::size_t i = 0;
   for (std::size_t s = kSmallStep; s <= kSmallLimit; s += kSmallStep) sizes[i++] = s;
-  for (std::size_t s = kSmallLimit; s < kLargestClass;) {
-    s = std::min(kLargestClass, (s + s / 4 + kSmallStep - 1) / kSmallStep * kSmallStep);
-    sizes[i++] = s;
-  }
+  for (std::size_t s = next_class(kSmallLimit); i < kClasses; s = next_class(s)) sizes[i++] = s;
   return sizes;
 }
 constexpr std::array<std::size_t, kClasses> kClassSize = make_class_sizes();
+static_assert(kClassSize[kClasses - 1] == kLargestClass, "the last class is the largest block");
 
 /// Index of the smallest class holding `bytes`; kClasses when none does.
 std::size_t class_of(std::size_t bytes) noexcept {

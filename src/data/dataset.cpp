@@ -24,6 +24,13 @@ Array copy_rows(const Array& a, std::size_t start, std::size_t stop) {
   return out;
 }
 
+void check_range(const char* what, std::size_t start, std::size_t stop, std::size_t size) {
+  if (start > stop || stop > size)
+    throw value_error(std::string(what) + ": range [" + std::to_string(start) + ", " +
+                      std::to_string(stop) + ") is not within the " + std::to_string(size) +
+                      " samples");
+}
+
 }  // namespace
 
 std::size_t Dataset::size() const { return stores_bytes() ? byte_inputs.rows : rows(inputs); }
@@ -83,15 +90,6 @@ void Dataset::check() const {
     throw shape_error("Dataset: " + std::to_string(labels.size()) + " labels for " +
                       std::to_string(n) + " samples");
 }
-
-namespace {
-void check_range(const char* what, std::size_t start, std::size_t stop, std::size_t size) {
-  if (start > stop || stop > size)
-    throw value_error(std::string(what) + ": range [" + std::to_string(start) + ", " +
-                      std::to_string(stop) + ") is not within the " + std::to_string(size) +
-                      " samples");
-}
-}  // namespace
 
 void Dataset::copy_input_row(std::size_t i, Scalar* out) const {
   const std::size_t f = features();

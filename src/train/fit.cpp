@@ -85,10 +85,6 @@ Array rows(const Array& a, std::size_t start, std::size_t stop) {
   return xt::view(a, xt::range(start, stop), xt::all());
 }
 
-}  // namespace
-
-namespace {
-
 // predict over n rows, taking rows [start, stop) from `rows_of` in batches.
 template <class RowsOf>
 Array predict_rows(nn::Module& model, std::size_t n, std::size_t batch_size, RowsOf&& rows_of) {
@@ -162,10 +158,6 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   if (progress.initial_learning_rate <= 0)
     progress.initial_learning_rate = optimizer.learning_rate();
   const double eta0 = progress.initial_learning_rate;
-  if (progress.best_correct) {
-    h.best_correct = *progress.best_correct;
-    h.best_epoch = progress.best_epoch;
-  }
   std::vector<Array> snapshot(params.size());
 
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
@@ -237,8 +229,6 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       if (!progress.best_correct || *r.evaluation_correct > *progress.best_correct) {
         progress.best_correct = r.evaluation_correct;
         progress.best_epoch = epoch;
-        h.best_epoch = epoch;
-        h.best_correct = *r.evaluation_correct;
         improved = true;
       }
     }
@@ -269,6 +259,10 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     }
   }
   if (h.stop_reason.empty()) h.stop_reason = "completed";
+  if (progress.best_correct) {
+    h.best_correct = *progress.best_correct;
+    h.best_epoch = progress.best_epoch;
+  }
   model.eval();
   return h;
 }
