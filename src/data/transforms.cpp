@@ -1,0 +1,203 @@
+// The transform base (checks and the row loop), the book's one-pixel shifts,
+// composition, and rebuilding any transform from its JSON parameters.
+// The affine resampler and the elastic distortion have files of their own.
+#include "xgrad/data/transforms.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "xgrad/error.hpp"
+
+namespace xg::data {
+
+using json = nlohmann::json;
+
+// ------------------------------------------------------------------ base
+
+Transform::Transform(ImageSize size, const std::string& who) : size_(size) {
+  if (size.height < 2 || size.width < 2)
+    throw value_error(who + ": images must be at least 2×2 pixels, got " +
+                      std::to_string(size.height) + "×" + std::to_string(size.width) +
+                      " (a transform needs image data)");
+}
+
+void Transform::apply(Array& batch, Rng& rng) {
+  if (batch.dimension() != 2 || batch.shape(1) != size_.pixels())
+    throw shape_error(name() + " transform: expected a batch of " + std::to_string(size_.height) +
+                      "×" + std::to_string(size_.width) + " images, one per row (m × " +
+                      std::to_string(size_.pixels()) + "), got shape " + shape_str(batch.shape()));
+  const std::size_t n = size_.pixels();
+  Scalar* data = batch.data();
+  for (std::size_t i = 0; i < batch.shape(0); ++i) apply_image(data + i * n, data + i * n, rng);
+}
+
+// ------------------------------------------------------------------ pixel shifts
+
+PixelShift::PixelShift(ImageSize size, bool keep_original)
+    : Transform(size, "PixelShift"), keep_original_(keep_original), scratch_(size.pixels()) {}
+
+void PixelShift::apply_image(const Scalar* image, Scalar* out, Rng& rng) {
+  const std::size_t h = image_size().height, w = image_size().width;
+  // A copy first: out may be the input itself.
+  std::memcpy(scratch_.data(), image, h * w * sizeof(Scalar));
+  const Scalar* in = scratch_.data();
+  // Choice 0..3: up, down, left, right; 4: unchanged (only with keep_original).
+  const std::uint64_t choice = rng.below(keep_original_ ? 5 : 4);
+  if (choice == 4) {
+    std::memcpy(out, in, h * w * sizeof(Scalar));
+    return;
+  }
+  std::fill(out, out + h * w, Scalar(0));
+  if (choice == 0)  // up: row y reads row y + 1
+    std::memcpy(out, in + w, (h - 1) * w * sizeof(Scalar));
+  else if (choice == 1)  // down: row y reads row y − 1
+    std::memcpy(out + w, in, (h - 1) * w * sizeof(Scalar));
+  else
+    for (std::size_t y = 0; y < h; ++y) {
+      if (choice == 2)  // left: column x reads column x + 1
+        std::memcpy(out + y * w, in + y * w + 1, (w - 1) * sizeof(Scalar));
+      else  // right
+        std::memcpy(out + y * w + 1, in + y * w, (w - 1) * sizeof(Scalar));
+    }
+}
+
+std::string PixelShift::to_json() const {
+  return json{{"type", name()},
+              {"height", image_size().height},
+              {"width", image_size().width},
+              {"keep_original", keep_original_}}
+      .dump();
+}
+
+std::unique_ptr<Transform> PixelShift::clone() const {
+  return std::make_unique<PixelShift>(image_size(), keep_original_);
+}
+
+// ------------------------------------------------------------------ composition
+
+namespace {
+
+ImageSize first_size(const std::vector<std::unique_ptr<Transform>>& steps) {
+  if (steps.empty()) throw value_error("Compose: expected at least one transform");
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (!steps[i]) throw value_error("Compose: transform " + std::to_string(i) + " is null");
+  return steps.front()->image_size();
+}
+
+}  // namespace
+
+Compose::Compose(std::vector<std::unique_ptr<Transform>> steps)
+    : Transform(first_size(steps), "Compose"), steps_(std::move(steps)) {
+  const ImageSize s = image_size();
+  for (std::size_t i = 1; i < steps_.size(); ++i) {
+    const ImageSize t = steps_[i]->image_size();
+    if (t.height != s.height || t.width != s.width)
+      throw value_error("Compose: transform " + std::to_string(i) + " (" + steps_[i]->name() +
+                        ") works on " + std::to_string(t.height) + "×" + std::to_string(t.width) +
+                        " images, the first on " + std::to_string(s.height) + "×" +
+                        std::to_string(s.width));
+  }
+  a_.resize(s.pixels());
+  b_.resize(s.pixels());
+}
+
+void Compose::apply_image(const Scalar* in, Scalar* out, Rng& rng) {
+  // Steps alternate between the two scratch buffers (b_, a_, b_, ...); the
+  // last writes to out, which may be in: each step allows that.
+  const Scalar* src = in;
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const bool last = i + 1 == steps_.size();
+    Scalar* dst = last ? out : (i % 2 == 0 ? b_.data() : a_.data());
+    steps_[i]->apply_image(src, dst, rng);
+    src = dst;
+  }
+}
+
+std::string Compose::to_json() const {
+  json steps = json::array();
+  for (const auto& s : steps_) steps.push_back(json::parse(s->to_json()));
+  return json{{"type", name()}, {"steps", std::move(steps)}}.dump();
+}
+
+std::unique_ptr<Transform> Compose::clone() const {
+  std::vector<std::unique_ptr<Transform>> copies;
+  for (const auto& s : steps_) copies.push_back(s->clone());
+  return std::make_unique<Compose>(std::move(copies));
+}
+
+// ------------------------------------------------------------------ from JSON
+
+namespace {
+
+[[noreturn]] void bad(const std::string& what) {
+  throw value_error("transform_from_json: " + what);
+}
+
+const json& member(const json& j, const char* key) {
+  if (!j.contains(key)) bad(std::string("missing \"") + key + "\" in " + j.dump());
+  return j.at(key);
+}
+
+double number(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_number()) bad(std::string("\"") + key + "\" must be a number, got " + v.dump());
+  return v.get<double>();
+}
+
+std::size_t count(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_number_unsigned())
+    bad(std::string("\"") + key + "\" must be a non-negative integer, got " + v.dump());
+  return v.get<std::size_t>();
+}
+
+Range range(const json& j, const char* key) {
+  const json& v = member(j, key);
+  if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+    bad(std::string("\"") + key + "\" must be [lo, hi], got " + v.dump());
+  return {v[0].get<double>(), v[1].get<double>()};
+}
+
+std::unique_ptr<Transform> build(const json& j) {
+  if (!j.is_object()) bad("expected a JSON object, got " + j.dump());
+  const json& type = member(j, "type");
+  if (!type.is_string()) bad("\"type\" must be a string, got " + type.dump());
+  const std::string t = type.get<std::string>();
+  if (t == "compose") {
+    const json& steps = member(j, "steps");
+    if (!steps.is_array()) bad("\"steps\" must be an array, got " + steps.dump());
+    std::vector<std::unique_ptr<Transform>> parts;
+    for (const json& s : steps) parts.push_back(build(s));
+    return std::make_unique<Compose>(std::move(parts));
+  }
+  if (t != "affine" && t != "elastic" && t != "pixel_shift")
+    bad("unknown transform type \"" + t + "\" (affine, elastic, pixel_shift, compose)");
+  const std::size_t height = count(j, "height");
+  const ImageSize size{height, count(j, "width")};
+  if (t == "affine")
+    return std::make_unique<Affine>(
+        size, AffineRanges{range(j, "rotation_deg"), range(j, "scale"), range(j, "shear"),
+                           range(j, "shift_x"), range(j, "shift_y")});
+  if (t == "elastic") {
+    const double sigma = number(j, "sigma");
+    return std::make_unique<Elastic>(size, sigma, number(j, "alpha"));
+  }
+  const json& keep = member(j, "keep_original");
+  if (!keep.is_boolean()) bad("\"keep_original\" must be true or false, got " + keep.dump());
+  return std::make_unique<PixelShift>(size, keep.get<bool>());
+}
+
+}  // namespace
+
+std::unique_ptr<Transform> transform_from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    bad(std::string("malformed JSON: ") + e.what());
+  }
+  return build(j);
+}
+
+}  // namespace xg::data
