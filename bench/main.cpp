@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "transforms.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/nn.hpp"
@@ -344,6 +345,7 @@ int main(int argc, char** argv) {
   line("autograd_bytes_per_node", ag.bytes_per_node, 0);
   // Measured last, so that peak_rss_mb above is the peak of loading and training.
   line("peak_rss_with_autograd_chain_mb", bench::peak_rss_bytes() / kMiB, 1);
+  bench::transforms_bench(mnist.training, quick);  // affine/elastic_us_per_image
 
   line("load_average_at_end", load_average());
   line("total_seconds", seconds_since(t_start), 1);
