@@ -1,10 +1,16 @@
 // Image transforms for data augmentation: exact identities and right-angle
 // rotations, the elastic field's statistics against σ and α, reproducibility,
-// ink mass on real MNIST digits, JSON round trips and clear errors.
+// ink mass on real MNIST digits, JSON round trips and clear errors; the image
+// grid that draws them, and a smoke test of `xgrad-book augment` and `more-data`.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <numeric>
 #include <string>
@@ -14,6 +20,7 @@
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/data/transforms.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/plot/image_grid.hpp"
 #include "xgrad/random.hpp"
 
 using xg::Array;
@@ -408,4 +415,92 @@ TEST_CASE("transforms refuse bad parameters and non-image data", "[transforms][e
                    [&] { transform_from_json(R"({"type":"elastic","height":28,"width":28})"); }),
                Catch::Contains("missing \"sigma\""));
   }
+}
+
+TEST_CASE("image grids draw digits as SVG paths", "[transforms][plot]") {
+  xg::plot::ImageGrid g;
+  g.title = "a < b & \"c\"";
+  g.image_height = 2;
+  g.image_width = 3;
+  g.column_labels = {"left", "right"};
+  // Row 0: a run of two full-ink pixels and one half-ink pixel; row 1: blank.
+  g.images = {{1, 1, 0.5, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
+  const std::string svg = xg::plot::render_image_grid(g);
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK_THAT(svg, Catch::Contains("a &lt; b &amp; &quot;c&quot;"));
+  CHECK_THAT(svg, Catch::Contains("<path fill=\"#000000\" d=\"M0 0h2v1h-2z\"/>"));
+  CHECK_THAT(svg, Catch::Contains("d=\"M2 0h1v1h-1z\""));
+  std::size_t paths = 0;
+  for (std::size_t at = svg.find("<path"); at != std::string::npos; at = svg.find("<path", at + 1))
+    ++paths;
+  CHECK(paths == 2);  // the blank image has none
+
+  g.images.push_back({0, 0, 0, 0, 0, 0});  // three cells do not fill rows of two
+  CHECK_THAT(error_of<xg::value_error>([&] { xg::plot::render_image_grid(g); }),
+             Catch::Contains("3 images") && Catch::Contains("2 columns"));
+  g.images = {{0, 0, 0, 0, 0, 2}, {0, 0, 0, 0, 0, 0}};
+  CHECK_THAT(error_of<xg::value_error>([&] { xg::plot::render_image_grid(g); }),
+             Catch::Contains("image 0 pixel 5"));
+  g.images = {{0, 0, 0}, {0, 0, 0, 0, 0, 0}};
+  CHECK_THAT(error_of<xg::value_error>([&] { xg::plot::render_image_grid(g); }),
+             Catch::Contains("has 3 values, expected 6"));
+}
+
+TEST_CASE("xgrad-book augment and more-data run end to end", "[transforms][cli]") {
+  namespace fs = std::filesystem;
+  const fs::path book = XGRAD_BINARY_DIR "/bin/xgrad-book";
+  const std::string data = XGRAD_SOURCE_DIR "/data/mnist";
+  const char* ci = std::getenv("CI");
+  const bool in_ci = ci && std::string(ci) == "true";
+  if (!fs::is_directory(data)) {
+    if (in_ci) FAIL("CI=true but " << data << " is missing");
+    WARN("SKIPPED: " << data << " is missing; run scripts/fetch-mnist");
+    return;
+  }
+  if (!fs::exists(book)) {
+    // Builds of the tests alone (scripts/test-float, test-sanitize) have no xgrad-book.
+    WARN("SKIPPED: " << book << " is not built in this build directory");
+    return;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("xgrad-augment-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Runs a command, returns its exit status and its output's last line.
+  auto run = [](const std::string& cmd, std::string& last) {
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[512];
+    std::string line;
+    while (std::fgets(buf, sizeof buf, p)) {
+      line = buf;
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      if (!line.empty()) last = line;
+    }
+    const int status = ::pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string last;
+  const std::string grid = (dir / "grid.svg").string();
+  CHECK(run(book.string() + " augment --grid " + grid + " --data " + data + " --digits 3", last) ==
+        0);
+  CHECK_THAT(last, Catch::StartsWith("wrote ") && Catch::Contains("3 digits × 5 columns"));
+  CHECK(fs::file_size(grid) > 1000);
+  const std::string out = (dir / "md").string();
+  CHECK(run(book.string() + " more-data --sizes 200,100 --epochs-scale 0.001 --data " + data +
+                " --out " + out,
+            last) == 0);
+  CHECK_THAT(last, Catch::Matches("accuracy: validation [0-9]+/10000 [0-9.]+%"));
+  std::ifstream csv(out + "/more-data.csv");
+  std::string header, first, second;
+  std::getline(csv, header);
+  std::getline(csv, first);
+  std::getline(csv, second);
+  CHECK_THAT(header, Catch::StartsWith("training_images,epochs,lambda,"));
+  CHECK_THAT(first, Catch::StartsWith("100,15,0.01,"));  // 1,500,000 / 100 × 0.001 epochs
+  CHECK_THAT(second, Catch::StartsWith("200,8,0.02,"));  // sorted; 7.5 rounds to 8
+  CHECK(fs::file_size(out + "/more-data-linear.svg") > 500);
+  CHECK(fs::file_size(out + "/more-data-log.svg") > 500);
+  CHECK(run(book.string() + " more-data --sizes 100 --data " + dir.string() + "/none", last) == 2);
+  CHECK_THAT(last, Catch::Contains("fetch-mnist"));
+  fs::remove_all(dir);
 }

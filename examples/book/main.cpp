@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "augment.hpp"
 #include "common.hpp"
 #include "xgrad/error.hpp"
 
@@ -49,6 +50,11 @@ int main(int argc, char** argv) {
   repro->add_option("--only", repro_only, "Only these experiments")->delimiter(',');
   repro->add_option("--epochs", repro_epochs, "Override every experiment's epochs (smoke test)");
 
+  AugmentOptions augment_options;
+  auto* augment = add_augment_command(app, augment_options);
+  MoreDataOptions more_data_options;
+  auto* more_data = add_more_data_command(app, more_data_options);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("list")) return cmd_list();
@@ -77,6 +83,8 @@ int main(int argc, char** argv) {
     if (check->parsed()) return cmd_check(check_data, check_seed, check_batch);
     if (repro->parsed())
       return cmd_reproduce(repro_data, repro_seeds, repro_out, repro_only, repro_epochs);
+    if (augment->parsed()) return cmd_augment(augment_options);
+    if (more_data->parsed()) return cmd_more_data(more_data_options);
   } catch (const xg::error& e) {
     std::cerr << "xgrad-book: " << e.what() << std::endl;
     return 2;
