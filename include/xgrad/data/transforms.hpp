@@ -7,10 +7,12 @@
 // A transform works on a mini-batch in place: an m × (H·W) Array of Scalars,
 // one row-major H×W image per row (a Batch's inputs, after the byte decode).
 // Every image gets a fresh distortion drawn from the xg::Rng passed in, in a
-// fixed order, so the same engine state gives bit-identical results on every
-// platform. A transform holds no random state of its own: to resume a run
-// exactly, checkpoint the engine (Rng::state()) and the transform's
-// parameters (to_json(); transform_from_json() rebuilds it).
+// fixed order, so the same engine state gives bit-identical results (the
+// draws are the same on every platform; the floating-point arithmetic is
+// that of the build, as for training itself). A transform holds no random
+// state of its own: to resume a run exactly, checkpoint the engine
+// (Rng::state()) and the transform's parameters (to_json();
+// transform_from_json() rebuilds it).
 //
 // The intended training hook is one call per mini-batch, before the forward pass:
 //     transform.apply(batch_inputs, augment_rng);
