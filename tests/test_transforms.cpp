@@ -108,7 +108,7 @@ TEST_CASE("rotation by 90 degrees of a square image is transpose then flip", "[t
         for (std::size_t x = 0; x < n; ++x)
           exact = exact && batch(i, y * n + x) == images(i, x * n + (n - 1 - y));
     CHECK(exact);
-    // Four quarter turns come back to the start, bit for bit.
+    // A quarter turn back restores the original, bit for bit.
     r.rotation_deg = {-90, -90};
     Affine(ImageSize{n, n}, r).apply(batch, rng);
     CHECK(same_bits(batch, images));
@@ -147,7 +147,6 @@ TEST_CASE("whole-pixel translations and one-pixel shifts move pixels exactly", "
     const long moves[5][2] = {{0, -1}, {0, 1}, {-1, 0}, {1, 0}, {0, 0}};
     std::vector<int> seen(5, 0);
     const int trials = 2000;
-    std::vector<Scalar> out(h * w);
     for (int t = 0; t < trials; ++t) {
       Array one = xt::view(images, xt::range(0, 1), xt::all());
       shift.apply(one, rng);
