@@ -73,10 +73,11 @@ TEST_CASE("HealthCheck: accuracy at chance is warned about, evaluation first", "
   HealthCheck h(10);
   h.on_batch(0.5);
   CHECK(h.on_epoch_end(epoch(1, 1451, 10000)).empty());  // just above 14.5%
-  const auto w = h.on_epoch_end(epoch(2, 1135, 10000));
+  const auto w = h.on_epoch_end(epoch(2, 1135, 10000, 100000.0));
   REQUIRE(w.size() == 1);
   CHECK_THAT(w[0], Catch::Contains("evaluation accuracy 11.3%") &&
-                       Catch::Contains("(1135/10000)") && Catch::Contains("10 classes (10%)"));
+                       Catch::Contains("(1135/10000)") && Catch::Contains("10 classes (10%)") &&
+                       Catch::Contains("learning rate 100000 "));
   CHECK(h.on_epoch_end(epoch(3, 1000, 10000)).empty());
 
   HealthCheck t(2);  // no evaluation: the training accuracy

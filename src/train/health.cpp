@@ -53,12 +53,14 @@ std::vector<std::string> HealthCheck::on_epoch_end(const EpochRecord& r) {
     const double chance = 1.0 / static_cast<double>(classes_);
     const double accuracy = static_cast<double>(correct) / static_cast<double>(size);
     if (accuracy <= chance + options_.chance_margin * (1.0 - chance)) {
+      std::ostringstream eta;  // in full, as in the cost warning and the epoch lines
+      eta << r.learning_rate;
       std::ostringstream m;
       m.precision(3);
       m << "epoch " << r.epoch << ": " << (eval ? "evaluation" : "training") << " accuracy "
         << 100.0 * accuracy << "% (" << correct << "/" << size << ") is at chance level for "
         << classes_ << " classes (" << 100.0 * chance
-        << "%): the network has learnt nothing (learning rate " << r.learning_rate
+        << "%): the network has learnt nothing (learning rate " << eta.str()
         << " too large, or saturated units?)";
       raised.push_back(m.str());
       warned_chance_ = true;
