@@ -629,9 +629,9 @@ TEST_CASE("sizes beyond the machine's memory are refused with the bytes they nee
           "[errors][limits]") {
   CHECK(xg::physical_memory_bytes() > 0);
   CHECK_NOTHROW(xg::check_allocation("small", 1000));
-  CHECK_THROWS_WITH(xg::check_allocation("big", 1000, 8, 4096),
-                    Catch::Contains("big") && Catch::Contains("7.8 KiB") &&
-                        Catch::Contains("4.0 KiB"));
+  CHECK_THROWS_WITH(xg::check_allocation("big", 1000, 8, 4096), Catch::Contains("big") &&
+                                                                    Catch::Contains("7.8 KiB") &&
+                                                                    Catch::Contains("4.0 KiB"));
   CHECK_THROWS_AS(xg::check_allocation("wraps", SIZE_MAX / 2, 8), xg::resource_error);
   CHECK_THROWS_WITH(xg::checked_elements("Tensor::zeros", {SIZE_MAX / 2, 3}),
                     Catch::Contains("more elements than a size_t can count"));
