@@ -45,7 +45,7 @@ foreach(snippet ${snippets})
 endforeach()
 CMAKE
 # No optimisation: the snippets are compiled and linked, never run.
-cmake -S "$work/snippets" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
+cmake -S "$work/snippets" -B "$work/build" -G "Unix Makefiles" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE= >/dev/null
 if cmake --build "$work/build" -j"${XGRAD_SNIPPET_JOBS:-2}" -- -k >"$work/build.log" 2>&1; then
   echo "ok: every compiled snippet of README.md and docs/*.md builds and links"
