@@ -5,6 +5,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "xgrad/limits.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xg {
@@ -47,12 +48,15 @@ Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 3> values) : Tensor(Array(v
 
 Tensor Tensor::scalar(Scalar v, bool requires_grad) { return Tensor(Array(v), requires_grad); }
 Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
+  check_allocation("Tensor::zeros", checked_elements("Tensor::zeros", shape));
   return Tensor(Array(xt::zeros<Scalar>(shape)), requires_grad);
 }
 Tensor Tensor::ones(const Shape& shape, bool requires_grad) {
+  check_allocation("Tensor::ones", checked_elements("Tensor::ones", shape));
   return Tensor(Array(xt::ones<Scalar>(shape)), requires_grad);
 }
 Tensor Tensor::full(const Shape& shape, Scalar v, bool requires_grad) {
+  check_allocation("Tensor::full", checked_elements("Tensor::full", shape));
   Array a = Array::from_shape(shape);
   a.fill(v);
   return Tensor(std::move(a), requires_grad);

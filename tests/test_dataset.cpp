@@ -13,6 +13,7 @@
 #include <vector>
 #include <xtensor/xmath.hpp>
 
+#include "require_data.hpp"
 #include "temp_dir.hpp"
 #include "xgrad/data/dataset.hpp"
 #include "xgrad/data/idx.hpp"
@@ -424,11 +425,7 @@ TEST_CASE("load_mnist explains missing data and malformed files", "[data]") {
 }
 
 TEST_CASE("load_mnist reads the real MNIST", "[data][mnist]") {
-  const std::string dir = XGRAD_SOURCE_DIR "/data/mnist";
-  if (!fs::is_directory(dir)) {
-    WARN("skipped: " << dir << " is missing; run scripts/fetch-mnist");
-    return;
-  }
+  const std::string dir = xg_test::require_mnist();  // skipped, never passed, without it
   const Mnist m = load_mnist(dir);
   CHECK(m.training.inputs.shape() == xg::Shape{50000, 784});
   CHECK(m.training.targets.shape() == xg::Shape{50000, 10});

@@ -24,6 +24,7 @@
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
+#include "xgrad/limits.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
@@ -622,4 +623,26 @@ TEST_CASE("an empty .npy array whose other dimensions overflow is refused", "[er
   // Large but representable empty arrays are still fine.
   CHECK(io::decode_npy(npy("(0, 4611686018427387904)"), "ok").size() == 0);
   CHECK(io::decode_npy(npy("(3, 0, 1000000)"), "ok").shape() == Array::shape_type{3, 0, 1000000});
+}
+
+TEST_CASE("sizes beyond the machine's memory are refused with the bytes they need",
+          "[errors][limits]") {
+  CHECK(xg::physical_memory_bytes() > 0);
+  CHECK_NOTHROW(xg::check_allocation("small", 1000));
+  CHECK_THROWS_WITH(xg::check_allocation("big", 1000, 8, 4096), Catch::Contains("big") &&
+                                                                    Catch::Contains("7.8 KiB") &&
+                                                                    Catch::Contains("4.0 KiB"));
+  CHECK_THROWS_AS(xg::check_allocation("wraps", SIZE_MAX / 2, 8), xg::resource_error);
+  CHECK_THROWS_WITH(xg::checked_elements("Tensor::zeros", {SIZE_MAX / 2, 3}),
+                    Catch::Contains("more elements than a size_t can count"));
+  CHECK(xg::checked_elements("empty", {SIZE_MAX, 0}) == 0);
+  CHECK(xg::format_bytes(1536.0 * 1024 * 1024) == "1.5 GiB");
+  // Where layers and tensors are made: an error, not std::bad_alloc.
+  xg::Rng rng(1);
+  CHECK_THROWS_WITH(xg::nn::Linear(784, 4000000000, rng),
+                    Catch::Contains("Linear(784, 4000000000)") && Catch::Contains("would need"));
+  CHECK_THROWS_AS(xg::nn::mlp({784, 4000000000, 10}, "sigmoid", rng), xg::resource_error);
+  CHECK_THROWS_AS(xg::Tensor::zeros({SIZE_MAX / 4, 4, 4}), xg::resource_error);
+  CHECK_THROWS_AS(xg::Tensor::ones({1u << 31, 1u << 31}), xg::resource_error);
+  CHECK_THROWS_AS(xg::Tensor::full({1u << 31, 1u << 31}, 1.0), xg::resource_error);
 }

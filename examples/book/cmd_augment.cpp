@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "augment.hpp"
+#include "flags.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/data/transforms.hpp"
 #include "xgrad/error.hpp"
@@ -19,9 +20,9 @@ CLI::App* add_augment_command(CLI::App& app, AugmentOptions& o) {
       "augment", "Draw MNIST digits beside their rotated, affine and elastic versions");
   cmd->add_option("--grid", o.grid, "SVG file to write")->required();
   cmd->add_option("--data", o.data, "Directory holding the four MNIST IDX files");
-  cmd->add_option("--seed", o.seed, "Seed of the distortions");
-  cmd->add_option("--digits", o.digits, "Rows: the first training image of labels 0, 1, ...")
-      ->check(CLI::Range(1, 10));
+  add_integer(*cmd, "--seed", o.seed, "Seed of the distortions", ranges::seed);
+  add_integer(*cmd, "--digits", o.digits, "Rows: the first training image of labels 0, 1, ...",
+              {1, 10});
   return cmd;
 }
 

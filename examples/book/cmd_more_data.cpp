@@ -20,6 +20,7 @@
 
 #include "augment.hpp"
 #include "common.hpp"
+#include "flags.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/optim.hpp"
@@ -32,13 +33,12 @@ CLI::App* add_more_data_command(CLI::App& app, MoreDataOptions& o) {
       "more-data", "The book's accuracy against training-set size (100 ... 50,000 images)");
   cmd->add_option("--data", o.data, "Directory holding the four MNIST IDX files");
   cmd->add_option("--out", o.out, "Directory for more-data.csv and the two SVG figures");
-  cmd->add_option("--sizes", o.sizes, "Training-set sizes (first N of the 50,000)")
-      ->delimiter(',')
-      ->check(CLI::Range(std::size_t{1}, std::size_t{50000}));
-  cmd->add_option("--epochs-scale", o.epochs_scale,
-                  "Multiply the book's 1,500,000 / size epochs (at least 1 epoch; smoke tests)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", o.seed, "One seed for initialisation and shuffling");
+  add_integer_list(*cmd, "--sizes", o.sizes, "Training-set sizes (first N of the 50,000)",
+                   {1, 50000}, nullptr);
+  add_real(*cmd, "--epochs-scale", o.epochs_scale,
+           "Multiply the book's 1,500,000 / size epochs (at least 1 epoch; smoke tests)",
+           ranges::eta);
+  add_integer(*cmd, "--seed", o.seed, "One seed for initialisation and shuffling", ranges::seed);
   return cmd;
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common.hpp"
+#include "xgrad/error.hpp"
 
 namespace book_cli {
 
@@ -58,6 +59,10 @@ bool book_quotes_peak(int id) { return id != 8 && id != 10; }
 
 int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::string& out_file,
                   const std::vector<int>& only, std::size_t epochs_override) {
+  // Refuse unknown numbers before any work: `--only 0` used to run nothing and
+  // overwrite the report with an empty table.
+  for (int id : only) xg::book::experiment(id);  // throws "unknown experiment", as `run` does
+  if (seeds == 0) throw xg::value_error("reproduce: --seeds must be at least 1");
   std::vector<Row> rows;
   const auto t_all = std::chrono::steady_clock::now();
   for (const auto& e : xg::book::experiments()) {
@@ -103,6 +108,7 @@ int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::str
           first_default.text(), row.final_acc.text(), first_large.text(), final_large.text());
     rows.push_back(row);
   }
+  if (rows.empty()) throw xg::value_error("reproduce: no experiment selected; nothing written");
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
 

@@ -35,42 +35,7 @@ Settings from_experiment(const xg::book::Experiment& e) {
   return s;
 }
 
-void add_common_flags(CLI::App& app, Settings& s) {
-  app.add_option("--seed", s.seed, "One seed for initialisation, shuffling and dropout");
-  app.add_option("--epochs", s.epochs, "Number of epochs")->check(CLI::PositiveNumber);
-  app.add_option("--data", s.data, "Directory holding the four MNIST IDX files");
-  app.add_option("--out", s.out, "Write history.csv and SVG plots of cost and accuracy here");
-  app.add_option("--save", s.save, "Save the trained model to this directory");
-  app.add_flag("--monitor-all", s.monitor_all,
-               "Monitor training and evaluation cost and accuracy each epoch");
-  app.add_flag("--detect-anomaly", s.detect_anomaly,
-               "Stop at the first op whose value or gradient is NaN/Inf and name it");
-  app.add_option("--checkpoint", s.checkpoint,
-                 "Save model, optimizer and RNG state here after each epoch");
-  app.add_option("--resume", s.resume, "Continue a run from a --checkpoint directory");
-}
-
-void add_model_flags(CLI::App& app, Settings& s) {
-  app.add_option("--sizes", s.sizes, "Layer sizes, input first")->delimiter(',');
-  app.add_option("--activation", s.activation, "Hidden activation (sigmoid, tanh, relu, ...)");
-  app.add_option("--output", s.output,
-                 "Output activation (default: sigmoid, softmax for log-likelihood)");
-  app.add_option("--cost", s.cost, "quadratic | cross-entropy | log-likelihood | mae");
-  app.add_option("--init", s.init, "large | default | xavier | he");
-  app.add_option("--optimizer", s.optimizer, "sgd | momentum | nesterov | adam | rmsprop");
-  app.add_option("--eta", s.eta, "Learning rate η");
-  app.add_option("--lambda", s.lambda, "L2 regularisation λ (scaled by the training-set size)");
-  app.add_option("--l1", s.l1, "L1 regularisation λ (scaled by the training-set size)");
-  app.add_option("--momentum", s.momentum, "Momentum coefficient μ (implies --optimizer momentum)");
-  app.add_option("--dropout", s.dropout, "Drop probability after each hidden layer");
-  app.add_option("--batch", s.batch, "Mini-batch size")->check(CLI::PositiveNumber);
-  app.add_option("--train-size", s.train_size, "Training images (first N of the 50,000)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--eval", s.eval, "Evaluation set")->check(CLI::IsMember({"test", "validation"}));
-  app.add_option("--early-stop", s.early_stop, "Stop after N epochs without improvement");
-  app.add_flag("--schedule", s.schedule,
-               "Halve η after 10 epochs without improvement; stop at η/128");
-}
+// add_common_flags and add_model_flags: flags.cpp, with the number parser.
 
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
   // splitmix64 of (seed, stream): decorrelated engines from one user seed.

@@ -5,50 +5,16 @@
 
 #include "augment.hpp"
 #include "common.hpp"
+#include "flags.hpp"
 #include "xgrad/error.hpp"
 
 int main(int argc, char** argv) {
   using namespace book_cli;
-  CLI::App app{"xgrad-book: the book's network on MNIST, checked against BP1-BP4"};
-  app.require_subcommand(1);
-
-  app.add_subcommand("list", "The ten reference experiments and the book's results");
-
-  int experiment_id = 1;
-  Settings run_settings;
-  auto* run = app.add_subcommand("run", "Run experiment N exactly as the book did");
-  run->add_option("N", experiment_id, "Experiment number (see list)")->required();
-  add_common_flags(*run, run_settings);
-
-  Settings train_settings;
-  auto* train = app.add_subcommand("train", "Train with every knob as a flag");
-  add_model_flags(*train, train_settings);
-  add_common_flags(*train, train_settings);
-
-  std::string model_dir, eval_data = "data/mnist", eval_set = "test";
-  auto* eval = app.add_subcommand("eval", "Evaluate a saved model");
-  eval->add_option("--model", model_dir, "Model directory written by --save")->required();
-  eval->add_option("--data", eval_data, "Directory holding the four MNIST IDX files");
-  eval->add_option("--set", eval_set, "training | validation | test")
-      ->check(CLI::IsMember({"training", "validation", "test"}));
-
-  std::string check_data = "data/mnist";
-  std::uint64_t check_seed = 0;
-  std::size_t check_batch = 10;
-  auto* check = app.add_subcommand("check", "Autograd vs the closed-form BP1-BP4");
-  check->add_option("--data", check_data, "MNIST directory (a synthetic batch if absent)");
-  check->add_option("--seed", check_seed, "Seed for the weights and the batch");
-  check->add_option("--batch", check_batch, "Batch size")->check(CLI::PositiveNumber);
-
-  std::string repro_data = "data/mnist", repro_out = "docs/book-results.md";
-  std::size_t repro_seeds = 3, repro_epochs = 0;
-  std::vector<int> repro_only;
-  auto* repro = app.add_subcommand("reproduce", "Run all ten experiments over several seeds");
-  repro->add_option("--seeds", repro_seeds, "Seeds per experiment")->check(CLI::PositiveNumber);
-  repro->add_option("--data", repro_data, "Directory holding the four MNIST IDX files");
-  repro->add_option("--out", repro_out, "Markdown report to write");
-  repro->add_option("--only", repro_only, "Only these experiments")->delimiter(',');
-  repro->add_option("--epochs", repro_epochs, "Override every experiment's epochs (smoke test)");
+  CommandLine cli;  // every subcommand and flag: flags.cpp
+  auto& app = cli.app;
+  auto *run = cli.run, *train = cli.train, *eval = cli.eval, *check = cli.check,
+       *repro = cli.reproduce;
+  const Settings &run_settings = cli.run_settings, &train_settings = cli.train_settings;
 
   AugmentOptions augment_options;
   auto* augment = add_augment_command(app, augment_options);
@@ -59,7 +25,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("list")) return cmd_list();
     if (run->parsed()) {
-      const auto& e = xg::book::experiment(experiment_id);
+      const auto& e = xg::book::experiment(cli.experiment_id);
       Settings s = from_experiment(e);
       // Flags given on the command line override the experiment's values.
       if (run->count("--epochs")) s.epochs = run_settings.epochs;
@@ -79,10 +45,11 @@ int main(int argc, char** argv) {
       train_and_report(train_settings, std::cout);
       return interrupted() ? 130 : 0;
     }
-    if (eval->parsed()) return cmd_eval(model_dir, eval_data, eval_set);
-    if (check->parsed()) return cmd_check(check_data, check_seed, check_batch);
+    if (eval->parsed()) return cmd_eval(cli.model_dir, cli.eval_data, cli.eval_set);
+    if (check->parsed()) return cmd_check(cli.check_data, cli.check_seed, cli.check_batch);
     if (repro->parsed())
-      return cmd_reproduce(repro_data, repro_seeds, repro_out, repro_only, repro_epochs);
+      return cmd_reproduce(cli.repro_data, cli.repro_seeds, cli.repro_out, cli.repro_only,
+                           cli.repro_epochs);
     if (augment->parsed()) return cmd_augment(augment_options);
     if (more_data->parsed()) return cmd_more_data(more_data_options);
   } catch (const xg::error& e) {

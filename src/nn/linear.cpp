@@ -1,6 +1,7 @@
 #include "xgrad/nn/linear.hpp"
 
 #include "xgrad/error.hpp"
+#include "xgrad/limits.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg::nn {
@@ -15,6 +16,9 @@ Linear::Linear(std::size_t n_in, std::size_t n_out, Rng& rng, Init init)
     : n_in_(n_in), n_out_(n_out) {
   if (n_in == 0 || n_out == 0)
     throw value_error(linear_name(n_in, n_out) + ": sizes must be positive");
+  // Weights and bias, refused before xtensor would throw std::bad_alloc.
+  check_allocation(linear_name(n_in, n_out),
+                   checked_elements(linear_name(n_in, n_out), {n_out, n_in + 1}));
   Tensor w = Tensor::zeros({n_out, n_in});
   Tensor b = Tensor::zeros({n_out});
   init_linear(w, b, init, rng);
