@@ -17,6 +17,7 @@
 #include <vector>
 #include <xtensor/xview.hpp>
 
+#include "require_data.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/data/transforms.hpp"
 #include "xgrad/error.hpp"
@@ -286,14 +287,7 @@ TEST_CASE("transforms reproduce bit for bit from the same seed", "[transforms]")
 }
 
 TEST_CASE("distorted MNIST digits keep their ink", "[transforms][mnist]") {
-  const std::string dir = XGRAD_SOURCE_DIR "/data/mnist";
-  if (!std::filesystem::is_directory(dir)) {
-    // Not a pass: under CI the data must be there (scripts/fetch-mnist).
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") FAIL("CI=true but " << dir << " is missing");
-    WARN("SKIPPED: " << dir << " is missing; run scripts/fetch-mnist");
-    return;
-  }
+  const std::string dir = xg_test::require_mnist();
   const Mnist m = load_mnist(dir, 1000, 10000, InputStorage::bytes);
   const Array digits = m.training.input_rows(0, 200);
   AffineRanges r;
@@ -448,19 +442,10 @@ TEST_CASE("image grids draw digits as SVG paths", "[transforms][plot]") {
 TEST_CASE("xgrad-book augment and more-data run end to end", "[transforms][cli]") {
   namespace fs = std::filesystem;
   const fs::path book = XGRAD_BINARY_DIR "/bin/xgrad-book";
-  const std::string data = XGRAD_SOURCE_DIR "/data/mnist";
-  const char* ci = std::getenv("CI");
-  const bool in_ci = ci && std::string(ci) == "true";
-  if (!fs::is_directory(data)) {
-    if (in_ci) FAIL("CI=true but " << data << " is missing");
-    WARN("SKIPPED: " << data << " is missing; run scripts/fetch-mnist");
-    return;
-  }
-  if (!fs::exists(book)) {
-    // Builds of the tests alone (scripts/test-float, test-sanitize) have no xgrad-book.
-    WARN("SKIPPED: " << book << " is not built in this build directory");
-    return;
-  }
+  const std::string data = xg_test::require_mnist();
+  // Builds of the tests alone (scripts/test-float, test-sanitize) have no xgrad-book.
+  if (!fs::exists(book))
+    xg_test::skip_test(book.string() + " is not built in this build directory", false);
   const fs::path dir = fs::temp_directory_path() / ("xgrad-augment-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
