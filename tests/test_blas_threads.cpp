@@ -8,6 +8,7 @@
 #include <cmath>
 #include <thread>
 
+#include "precision.hpp"
 #include "xgrad/ops.hpp"
 
 using namespace xg;
@@ -33,5 +34,5 @@ TEST_CASE("set_blas_threads / blas_threads set and read OpenBLAS's thread count"
     scale = std::max(scale, std::abs(double(one.data()[i])));
   }
   CHECK(scale > 1.0);
-  CHECK(worst <= 1e-12 * scale);
+  CHECK(worst <= xg_test::tol(1e-12) * scale);
 }
