@@ -18,6 +18,8 @@
 #include "xgrad/error.hpp"
 #include "xgrad/tensor.hpp"
 
+// The collectives are called from one thread per process (the one that
+// trains); they share one packing buffer.
 namespace xg::dist {
 
 /// A failure of the distributed layer: ranks that disagree (build, shapes,
@@ -81,7 +83,9 @@ bool is_distributed();
 
 /// Runs `body` inside a Session; an exception escaping it on any rank is
 /// printed with the rank's number and ends the whole job (abort_job), so no
-/// rank hangs waiting for it. Returns body's result (an exit code).
+/// rank hangs waiting for it. Returns body's result (an exit code), or 1
+/// after printing the error when the Session cannot start (mismatched builds)
+/// or when body throws in a single process.
 int run(int& argc, char**& argv, const std::function<int()>& body);
 
 enum class Op { sum, mean };

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "dist/backend.hpp"
@@ -101,7 +102,14 @@ bool is_distributed() { return size() > 1; }
 }
 
 int run(int& argc, char**& argv, const std::function<int()>& body) {
-  Session session(argc, argv);
+  std::unique_ptr<Session> session;
+  try {
+    session = std::make_unique<Session>(argc, argv);
+  } catch (const std::exception& e) {
+    // Every rank failed the same way (mismatched builds): none is left waiting.
+    std::cerr << "xgrad: error: " << e.what() << std::endl;
+    return 1;
+  }
   try {
     return body();
   } catch (const std::exception& e) {

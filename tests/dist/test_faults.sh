@@ -35,6 +35,7 @@ run() {
 run "healthy job" 0 '^ok: 50 steps on 2 ranks' ok
 run "rank 1 throws" fail 'xgrad: rank 1 of 2 failed: a deliberate failure at step 20' throw 1
 run "rank 0 throws" fail 'xgrad: rank 0 of 2 failed: a deliberate failure at step 20' throw 0
+run "rank 1 throws out of a plain Session" fail "xgrad: rank 1 of 2 failed: an exception left the dist::Session's scope" unwind 1
 run "rank 1 killed by SIGKILL" fail 'rank 1 .*(signal 9|Killed)' kill 1
 run "different shapes" fail 'xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' shapes
 run "shards not covering the batch" fail "local_rows add up to 12, not global_rows = 10" rows
