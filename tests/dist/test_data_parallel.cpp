@@ -17,12 +17,14 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
 #include "xgrad/cost.hpp"
 #include "xgrad/data/dataset.hpp"
 #include "xgrad/dist.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
 
 namespace {
@@ -190,6 +192,47 @@ void check(const Config& c) {
           c.name + ": reduced monitors (cost, correct count) equal the single-process ones");
 }
 
+// The collectives themselves, with values that differ by rank and buckets
+// small enough that one call packs several windows across tensor boundaries.
+void check_collectives() {
+  const int n = dist::size(), r = dist::rank();
+  const std::size_t saved = dist::bucket_bytes();
+  dist::set_bucket_bytes(5 * sizeof(Scalar));
+  std::vector<Array> arrays{Array(xt::ones<Scalar>({3, 4})) * Scalar(r + 1),
+                            Array(xt::ones<Scalar>({7})) * Scalar(2 * r)};
+  std::vector<Array> again = arrays;
+  dist::allreduce(arrays, dist::Op::sum);
+  dist::allreduce(again, dist::Op::mean);
+  const Scalar ranks_sum = Scalar(n * (n + 1) / 2), twice_sum = Scalar(n * (n - 1));
+  bool ok = true;
+  for (Scalar v : arrays[0]) ok = ok && v == ranks_sum;
+  for (Scalar v : arrays[1]) ok = ok && v == twice_sum;
+  for (Scalar v : again[0]) ok = ok && v == ranks_sum / Scalar(n);
+  for (Scalar v : again[1]) ok = ok && v == twice_sum / Scalar(n);
+  require(ok, "allreduce sums and means arrays across windows");
+
+  std::vector<Array> mine{Array(xt::ones<Scalar>({2, 3})) * Scalar(r + 10)};
+  dist::broadcast(mine, n - 1);
+  ok = true;
+  for (Scalar v : mine[0]) ok = ok && v == Scalar(n - 1 + 10);
+  require(ok, "broadcast copies the root's arrays (root = last rank)");
+
+  // A gradient only rank 0 has, and one no rank has.
+  Tensor a(Array(xt::zeros<Scalar>({6})), true), never(Array(xt::zeros<Scalar>({2})), true);
+  if (r == 0) sum(a * Tensor(Array(xt::ones<Scalar>({6})) * Scalar(3))).backward();
+  dist::allreduce_gradients({a, never}, dist::Op::mean);
+  ok = a.has_grad() && !never.has_grad();
+  if (ok)
+    for (Scalar v : a.grad()) ok = ok && v == Scalar(3) / Scalar(n);
+  require(ok, "allreduce_gradients: a gradient on one rank is shared, no gradient stays none");
+
+  const std::vector<double> monitors = dist::sum(std::vector<double>{1.0, double(r)});
+  require(monitors[0] == n && monitors[1] == n * (n - 1) / 2 && dist::max(double(r)) == n - 1 &&
+              dist::sum(std::uint64_t(1)) == std::uint64_t(n),
+          "monitors: sums and maxima over the ranks");
+  dist::set_bucket_bytes(saved);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +260,7 @@ int main(int argc, char** argv) {
     }
     // Small buckets: the packing crosses tensor boundaries within one step.
     dist::set_bucket_bytes(quick ? 1000 * sizeof(Scalar) : dist::bucket_bytes());
+    check_collectives();
     for (const Config& c : configs) check(c);
     return 0;
   });
