@@ -40,5 +40,21 @@ run "rank 1 killed by SIGKILL" fail 'rank 1 .*(signal 9|Killed)' kill 1
 run "different shapes" fail 'xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' shapes
 run "shards not covering the batch" fail "local_rows add up to 12, not global_rows = 10" rows
 
+# Mismatched builds: rank 1 runs the same program from another build (e.g. a
+# -DXGRAD_FLOAT=ON build), given by XGRAD_DIST_PEER_PROGRAM; skipped without it.
+if [[ -n "${XGRAD_DIST_PEER_PROGRAM:-}" ]]; then
+  start=$(date +%s)
+  out=$(timeout -k 5 "$limit" "$mpirun" "${flags[@]}" -np 1 "$prog" ok : -np 1 \
+        "$XGRAD_DIST_PEER_PROGRAM" ok 2>&1)
+  rc=$?
+  if [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "the ranks run different xgrad builds" <<<"$out"; then
+    pass "mismatched builds: exit $rc after $(($(date +%s) - start))s: $(grep -m1 "different xgrad builds" <<<"$out")"
+  else
+    fail "mismatched builds: rc=$rc"; echo "$out" | tail -n 20
+  fi
+else
+  echo "skip: mismatched builds (set XGRAD_DIST_PEER_PROGRAM to another build's xgrad-test_fault_rank)"
+fi
+
 [[ $failures -eq 0 ]] || { echo "$failures fault test(s) failed"; exit 1; }
 echo "all fault tests passed"
