@@ -35,6 +35,8 @@ constexpr std::size_t features = 784, classes = 10;
 // Summation order is the only difference between the runs: a few ulps per
 // step, which stay far below this after several epochs.
 constexpr double tolerance = std::is_same<Scalar, double>::value ? 1e-12 : 1e-4;
+// The monitors are sums of per-sample costs in Scalar, in another order.
+constexpr double cost_tolerance = std::is_same<Scalar, double>::value ? 1e-9 : 1e-4;
 
 struct Config {
   std::string name;
@@ -187,7 +189,7 @@ void check(const Config& c) {
                                   "-rank weights equal the single-process run's (max relative "
                                   "difference " +
                                   number(worst) + ")");
-  require(std::fabs(cost - cost_alone) <= 1e-9 * std::fabs(cost_alone) &&
+  require(std::fabs(cost - cost_alone) <= cost_tolerance * std::fabs(cost_alone) &&
               correct(*alone, test, false) == hits,
           c.name + ": reduced monitors (cost, correct count) equal the single-process ones");
 }
