@@ -84,7 +84,12 @@ Tensor concat(const std::vector<Tensor>& xs, int axis = 0);
 }  // namespace xg
 
 namespace xg {
-/// Threads OpenBLAS may use. xgrad sets 1 on first use (unless OPENBLAS_NUM_THREADS
-/// is set): the book's matrices are far too small for threads to pay off.
+/// Threads OpenBLAS may use (n < 1 means 1). xgrad sets 1 on first use unless
+/// OPENBLAS_NUM_THREADS is set or this was called first: the book's matrices
+/// are far too small for threads to pay off. Threads help large layers
+/// (784-800-10 at batch 100); for small ones run processes instead
+/// (docs/distributed.md).
 void set_blas_threads(int n);
+/// The threads OpenBLAS uses now (after xgrad's default of 1 is applied).
+int blas_threads();
 }  // namespace xg

@@ -8,21 +8,35 @@
 #include "xgrad/ops.hpp"
 
 extern "C" void openblas_set_num_threads(int num_threads);
+extern "C" int openblas_get_num_threads(void);
 
 namespace xg {
 
-void set_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
-
 namespace detail {
-
 namespace {
+// The default of one thread is applied once, before the first gemm or the
+// first explicit setting, so that a set_blas_threads() made before any gemm
+// is not overridden by it.
 void default_threads_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (!std::getenv("OPENBLAS_NUM_THREADS")) set_blas_threads(1);
+    if (!std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
   });
 }
 }  // namespace
+}  // namespace detail
+
+void set_blas_threads(int n) {
+  detail::default_threads_once();
+  openblas_set_num_threads(n < 1 ? 1 : n);
+}
+
+int blas_threads() {
+  detail::default_threads_once();
+  return openblas_get_num_threads();
+}
+
+namespace detail {
 
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c) {

@@ -1,0 +1,41 @@
+#pragma once
+// The transport under xg::dist: one implementation over Open MPI
+// (src/dist/mpi/, built with XGRAD_MPI) and one for a single process
+// (src/dist/local/, built without it). CMake compiles exactly one of them;
+// everything above (packing, shards, checks) is shared and transport-blind.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "xgrad/scalar.hpp"
+
+namespace xg::dist::backend {
+
+/// Whether this is the MPI transport.
+bool is_mpi();
+/// Starts the transport if the process was launched by mpirun (or MPI is
+/// already running); returns true when the transport is active afterwards.
+/// Sets `owner` when this call initialised MPI (and so must finalize it).
+bool start(int* argc, char*** argv, bool& owner);
+/// Ends the transport; finalizes MPI when `owner`.
+void stop(bool owner);
+/// Whether start() activated the transport and stop() has not run.
+bool active();
+int rank();
+int size();
+
+/// In-place element-wise sums over all ranks; every rank receives the same bits.
+void sum_scalars(Scalar* data, std::size_t n);
+void allreduce_sum(double* data, std::size_t n);
+void allreduce_sum(std::uint64_t* data, std::size_t n);
+/// In-place element-wise minimum / maximum.
+void allreduce_min(std::uint64_t* data, std::size_t n);
+void allreduce_max(double* data, std::size_t n);
+/// Copies root's data into every rank's.
+void broadcast(Scalar* data, std::size_t n, int root);
+/// Gathers `bytes` bytes from every rank into all (size() × bytes, by rank).
+void allgather(const void* mine, std::size_t bytes, void* all);
+/// Ends every process of the job with `code`.
+[[noreturn]] void abort(int code);
+
+}  // namespace xg::dist::backend

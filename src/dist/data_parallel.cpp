@@ -1,0 +1,161 @@
+// The data-parallel step: which rows of the global mini-batch a rank works
+// on, and the one allreduce that turns the ranks' shard gradients into the
+// gradient of the global batch's mean cost on every rank.
+#include <cstring>
+#include <string>
+
+#include "dist/backend.hpp"
+#include "dist/collectives.hpp"
+#include "xgrad/dist.hpp"
+
+namespace xg::dist {
+
+Shard shard(std::size_t global_rows, int rank, int ranks) {
+  if (ranks < 1 || rank < 0 || rank >= ranks)
+    throw value_error("dist: shard: rank " + std::to_string(rank) + " is not in [0, " +
+                      std::to_string(ranks) + ")");
+  const auto n = static_cast<std::size_t>(ranks), r = static_cast<std::size_t>(rank);
+  const std::size_t base = global_rows / n, extra = global_rows % n;
+  Shard s;
+  s.begin = r * base + (r < extra ? r : extra);
+  s.end = s.begin + base + (r < extra ? 1 : 0);
+  return s;
+}
+
+Shard shard(std::size_t global_rows) { return shard(global_rows, rank(), size()); }
+
+namespace {
+
+// Packs [header | grad 0 | grad 1 | ...] window by window, sums each window
+// over the ranks and unpacks it. The header holds, per parameter, how many
+// ranks contributed a gradient (so that a parameter no rank reached keeps no
+// gradient, as in one process), then the sum of the ranks' local rows (for
+// the shard check). The header comes first in the stream, so a parameter's
+// count is always reduced before its gradient is unpacked.
+// Returns the reduced row total.
+double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool contributes,
+                        double local_rows, Scalar divisor) {
+  const std::size_t n = params.size();
+  // `mine` is this rank's header, `header` the reduced one (filled window by
+  // window: packing must read the former, unpacking the latter).
+  std::vector<Scalar> mine(n + 1, Scalar(0));
+  std::vector<std::size_t> sizes{n + 1};
+  for (std::size_t i = 0; i < n; ++i) {
+    mine[i] = contributes && params[i].has_grad() ? Scalar(1) : Scalar(0);
+    sizes.push_back(params[i].size());
+  }
+  mine[n] = static_cast<Scalar>(local_rows);
+  std::vector<Scalar> header(n + 1, Scalar(0));
+  detail::for_each_window(sizes, detail::window_elements(),
+                          [&](const std::vector<detail::Piece>& pieces, std::size_t) {
+                            std::size_t count = 0;
+                            for (const auto& p : pieces) count += p.count;
+                            Scalar* buf = detail::window_buffer(count);
+                            Scalar* at = buf;
+                            for (const auto& p : pieces) {
+                              if (p.index == 0) {
+                                std::memcpy(at, mine.data() + p.first, p.count * sizeof(Scalar));
+                              } else if (mine[p.index - 1] != Scalar(0)) {
+                                const Scalar* g = params[p.index - 1].grad().data() + p.first;
+                                for (std::size_t k = 0; k < p.count; ++k) at[k] = g[k] * scale;
+                              } else {
+                                std::fill(at, at + p.count, Scalar(0));
+                              }
+                              at += p.count;
+                            }
+                            backend::sum_scalars(buf, count);
+                            at = buf;
+                            for (const auto& p : pieces) {
+                              if (p.index == 0) {
+                                std::memcpy(header.data() + p.first, at, p.count * sizeof(Scalar));
+                              } else {
+                                Tensor t = params[p.index - 1];
+                                if (header[p.index - 1] == Scalar(0)) {
+                                  t.zero_grad();  // no rank reached it: every rank skips it
+                                } else {
+                                  Node& node = *t.node();
+                                  if (!node.has_grad) {
+                                    node.grad = Array::from_shape(node.value.shape());
+                                    node.has_grad = true;
+                                  }
+                                  Scalar* out = node.grad.data() + p.first;
+                                  if (divisor != Scalar(1))
+                                    for (std::size_t k = 0; k < p.count; ++k)
+                                      out[k] = at[k] / divisor;
+                                  else
+                                    std::memcpy(out, at, p.count * sizeof(Scalar));
+                                }
+                              }
+                              at += p.count;
+                            }
+                          });
+  return static_cast<double>(header[n]);
+}
+
+std::vector<const Array*> values_of(const std::vector<Tensor>& params) {
+  std::vector<const Array*> v;
+  for (const Tensor& t : params) v.push_back(&t.value());
+  return v;
+}
+
+}  // namespace
+
+void allreduce_gradients(const std::vector<Tensor>& params, Op op) {
+  if (!is_distributed()) return;
+  detail::agree_on_shapes("allreduce_gradients", values_of(params), {});
+  reduce_gradients(params, Scalar(1), true, 0,
+                   op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1));
+}
+
+void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
+                       std::size_t global_rows) {
+  if (global_rows == 0) throw value_error("dist: average_gradients: global_rows is 0");
+  if (!is_distributed()) {
+    if (local_rows != global_rows)
+      throw dist_error(
+          "dist: average_gradients: one process must hold the whole batch, but "
+          "local_rows = " +
+          std::to_string(local_rows) + " and global_rows = " + std::to_string(global_rows));
+    return;
+  }
+  detail::agree_on_shapes("average_gradients", values_of(params),
+                          {detail::agreed("global_rows", global_rows)});
+  // Each rank's gradient is the mean over its own rows; weighting it by its
+  // share of the rows makes the sum the mean over all rows, for any split.
+  const Scalar scale = static_cast<Scalar>(local_rows) / static_cast<Scalar>(global_rows);
+  const double total =
+      reduce_gradients(params, scale, local_rows > 0, static_cast<double>(local_rows), Scalar(1));
+  if (total != static_cast<double>(global_rows))
+    throw dist_error("dist: average_gradients: the ranks' local_rows add up to " +
+                     std::to_string(static_cast<std::size_t>(total)) + ", not global_rows = " +
+                     std::to_string(global_rows) + " (split batches with dist::shard)");
+}
+
+bool in_sync(const std::vector<Tensor>& params) {
+  if (!is_distributed()) return true;
+  std::uint64_t h = 1469598103934665603ull;
+  for (const Tensor& t : params) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(t.value().data());
+    for (std::size_t i = 0, n = t.size() * sizeof(Scalar); i < n; ++i) {
+      h ^= bytes[i];
+      h *= 1099511628211ull;
+    }
+  }
+  const double hi = static_cast<double>(h >> 32), lo = static_cast<double>(h & 0xffffffffu);
+  std::vector<double> buf{hi, -hi, lo, -lo};
+  backend::allreduce_max(buf.data(), buf.size());
+  return buf[0] == -buf[1] && buf[2] == -buf[3];
+}
+
+std::uint64_t rank_seed(std::uint64_t seed, int rank) {
+  if (rank == 0) return seed;
+  // splitmix64 of (seed, rank): neighbouring ranks get unrelated streams.
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(rank + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t rank_seed(std::uint64_t seed) { return rank_seed(seed, rank()); }
+
+}  // namespace xg::dist
