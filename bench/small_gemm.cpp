@@ -10,7 +10,8 @@
 //   - serial BLIS (f32, bli_sgemm) in the floor's own forms,
 // epochs interleaved round by round so load from other programs hits all
 // alike; and checks each library's products against OpenBLAS's.
-// Prints `name: value` lines; see docs/performance.md. One thread throughout.
+// Prints `name: value` lines, seconds being CPU seconds of the process (one
+// thread throughout); see docs/performance.md.
 #include "small_gemm.hpp"
 
 #include <cblas.h>
@@ -19,7 +20,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -31,7 +32,13 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+/// CPU seconds of the process (everything runs on this one thread): steadier
+/// than wall time while other programs share the cores.
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 template <class T>
 void line(const std::string& name, const T& value) {
@@ -101,7 +108,7 @@ struct Problem {
 /// The floor's epoch through a row-major gemm `f` (OpenBLAS or BLIS).
 template <class T, class F>
 double floor_epoch(Problem<T>& p, F f) {
-  const auto t0 = Clock::now();
+  const double t0 = cpu_now();
   for (int start = 0; start < p.n; start += p.batch) {
     const int m = std::min(p.batch, p.n - start), nin = p.n_in, hid = p.hidden, nout = p.n_out;
     const T* x = p.batch_x(start);
@@ -111,7 +118,7 @@ double floor_epoch(Problem<T>& p, F f) {
     f(false, false, m, hid, nout, p.g2.data(), nout, p.w2.data(), hid, p.dh.data(), hid);
     f(true, false, hid, nin, m, p.dh.data(), hid, x, nin, p.dw1.data(), nin);
   }
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+  return cpu_now() - t0;
 }
 
 #ifdef XGRAD_HAVE_LIBXSMM
@@ -127,7 +134,7 @@ struct XsmmKernels {
 };
 
 double xsmm_epoch(Problem<double>& p, const XsmmKernels& full, const XsmmKernels* last) {
-  const auto t0 = Clock::now();
+  const double t0 = cpu_now();
   for (int start = 0; start < p.n; start += p.batch) {
     const int m = std::min(p.batch, p.n - start);
     const XsmmKernels& k = m == p.batch ? full : *last;
@@ -140,7 +147,7 @@ double xsmm_epoch(Problem<double>& p, const XsmmKernels& full, const XsmmKernels
     k.dh(p.g2.data(), p.w2.data(), p.dh.data());
     k.dw1t(x, p.dh.data(), p.dw1t.data());
   }
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+  return cpu_now() - t0;
 }
 #endif
 
