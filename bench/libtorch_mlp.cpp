@@ -12,10 +12,10 @@
 //                      [--dtype float64|float32] [--epochs 3] [--quick] [--serve]
 //
 // Prints `name: value` lines (`libtorch_epoch_seconds`, the median of the timed
-// epochs after a warm-up). --serve is the lock-step mode bench/peers.py drives,
-// with the protocol of xgrad-bench --serve (bench/training.hpp): replies
-// `epoch <wall seconds> <cpu seconds>`. Built only when CMake finds libtorch
-// (Debian's libtorch-dev) and only on request: target xgrad-libtorch-mlp.
+// epochs after a warm-up). --serve is the lock-step mode bench/peers.py drives
+// (protocol: bench/lockstep.hpp); it replies `epoch <wall seconds> <cpu seconds>`.
+// Built only when CMake finds libtorch (Debian's libtorch-dev) and only on
+// request: target xgrad-libtorch-mlp.
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -27,10 +27,11 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "lockstep.hpp"
 
 namespace {
 
@@ -147,31 +148,20 @@ torch::Tensor labels_of(const Idx& labels, std::int64_t n) {
 }
 
 int serve(const torch::Tensor& x, const torch::Tensor& y, torch::Dtype dtype) {
-  std::cout << "ready" << std::endl;
   std::unique_ptr<Trainer> trainer;
-  std::string text;
-  while (std::getline(std::cin, text)) {
-    std::istringstream in(text);
-    std::string command;
-    in >> command;
-    if (command == "quit") return 0;
-    std::int64_t hidden = 0, batch = 0;
-    if (command == "config" && in >> hidden >> batch && hidden > 0 && batch > 0) {
-      trainer.reset();  // frees the previous model first
-      trainer = std::make_unique<Trainer>(x, y, hidden, batch, dtype);
-      trainer->epoch();  // warm-up
-      std::cout << "ready" << std::endl;
-    } else if (command == "epoch" && trainer) {
-      const Timing t = trainer->epoch();
-      char reply[64];
-      std::snprintf(reply, sizeof reply, "epoch %.5f %.5f", t.wall, t.cpu);
-      std::cout << reply << std::endl;
-    } else {
-      std::cout << "error xgrad-libtorch-mlp --serve: cannot do '" << text << "'" << std::endl;
-      return 1;
-    }
-  }
-  return 0;
+  return xg::bench::lockstep(
+      "xgrad-libtorch-mlp",
+      [&](long long hidden, long long batch) {
+        trainer.reset();  // frees the previous model first
+        trainer = std::make_unique<Trainer>(x, y, hidden, batch, dtype);
+        trainer->epoch();  // warm-up
+      },
+      [&] {
+        const Timing t = trainer->epoch();
+        char numbers[48];
+        std::snprintf(numbers, sizeof numbers, "%.5f %.5f", t.wall, t.cpu);
+        return std::string(numbers);
+      });
 }
 
 }  // namespace

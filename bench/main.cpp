@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   bool serve = false;
   app.add_flag("--serve", serve,
                "lock-step mode for bench/peers.py: after the header and loading, train one epoch "
-               "per 'epoch' command on stdin (protocol in bench/training.hpp); nothing else");
+               "per 'epoch' command on stdin (protocol in bench/lockstep.hpp); nothing else");
   CLI11_PARSE(app, argc, argv);
   if (quick) epochs = 1;
 

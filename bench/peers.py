@@ -3,7 +3,7 @@
 
 Starts xgrad-bench --serve, bench/pytorch_mlp.py --serve and
 xgrad-libtorch-mlp --serve side by side (the lock-step protocol of
-bench/training.hpp) and alternates their epochs: for each network every
+bench/lockstep.hpp) and alternates their epochs: for each network every
 program gets a warm-up epoch, then round after round one epoch each, the
 order rotating from round to round, so load from other programs on the
 machine hits all of them alike. xgrad's rounds also time its gemm floor.

@@ -15,7 +15,7 @@ goes with its epoch_cpu_seconds_784-30-10_b10.
         [--hidden 30] [--batch 10] [--dtype float64|float32] [--serve]
 
 --serve is the lock-step mode that bench/peers.py drives (the protocol of
-xgrad-bench --serve, bench/training.hpp): after loading it prints `ready`, then
+xgrad-bench --serve, bench/lockstep.hpp): after loading it prints `ready`, then
 answers `config <hidden> <batch>` with a warm-up epoch and `ready`, and
 `epoch` with `epoch <wall seconds> <cpu seconds>`, until `quit`.
 

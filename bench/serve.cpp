@@ -1,16 +1,15 @@
 // xgrad-bench --serve: one training epoch (and one gemm-floor epoch) at a
 // time on command, so that bench/peers.py can alternate xgrad's epochs with
-// PyTorch's and libtorch's in the same run (see training.hpp for the protocol).
+// PyTorch's and libtorch's in the same run (protocol: lockstep.hpp).
 #include <fmt/core.h>
 
 #include <chrono>
 #include <ctime>
-#include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "bench.hpp"
+#include "lockstep.hpp"
 #include "training.hpp"
 
 namespace xg::bench {
@@ -21,11 +20,6 @@ double cpu_now() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-void reply(const std::string& text) {
-  fmt::print("{}\n", text);
-  std::fflush(stdout);  // the driver waits for this line
 }
 
 /// One configuration: its network, shuffle engine and floor, as in
@@ -54,7 +48,7 @@ struct Session {
     c0 = cpu_now();
     const double floor_wall = floor.epoch();
     const double floor_cpu = cpu_now() - c0;
-    return fmt::format("epoch {:.5f} {:.5f} {:.5f} {:.5f}", h.epochs.at(0).seconds, cpu, floor_wall,
+    return fmt::format("{:.5f} {:.5f} {:.5f} {:.5f}", h.epochs.at(0).seconds, cpu, floor_wall,
                        floor_cpu);
   }
 };
@@ -64,29 +58,14 @@ struct Session {
 int serve(const data::Mnist& mnist) {
   const Array floor_inputs = mnist.training.input_rows(0, mnist.training.size());
   std::optional<Session> session;
-  reply("ready");
-  std::string text;
-  while (std::getline(std::cin, text)) {
-    std::istringstream in(text);
-    std::string command;
-    in >> command;
-    if (command == "quit") return 0;
-    std::size_t hidden = 0, batch = 0;
-    if (command == "config" && in >> hidden >> batch && hidden > 0 && batch > 0) {
-      session.reset();  // frees the previous network before building the next
-      session.emplace(mnist, floor_inputs, hidden, batch);
-      reply("ready");
-    } else if (command == "epoch" && session) {
-      reply(session->run(mnist));
-    } else {
-      reply(
-          fmt::format("error xgrad-bench --serve: cannot do '{}' (expected 'config <hidden> "
-                      "<batch>', then 'epoch' or 'quit')",
-                      text));
-      return 1;
-    }
-  }
-  return 0;
+  return lockstep(
+      "xgrad-bench",
+      [&](long long hidden, long long batch) {
+        session.reset();  // frees the previous network before building the next
+        session.emplace(mnist, floor_inputs, static_cast<std::size_t>(hidden),
+                        static_cast<std::size_t>(batch));
+      },
+      [&] { return session->run(mnist); });
 }
 
 }  // namespace xg::bench

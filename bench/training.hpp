@@ -38,15 +38,10 @@ inline train::FitOptions training_only(std::size_t batch, Rng& shuffle) {
   return o;
 }
 
-/// The lock-step mode (`xgrad-bench --serve`) that bench/peers.py drives
-/// together with the PyTorch and libtorch programs, so that their epochs
-/// alternate in one run. Commands on stdin, one per line; replies on stdout:
-///   `config <hidden> <batch>`  new network (seed 42) and a warm-up epoch of
-///                              training and of the gemm floor; replies `ready`
-///   `epoch`                    one training epoch, then one floor epoch;
-///                              replies `epoch <wall> <cpu> <floor wall> <floor cpu>`
-///   `quit` or end of input     returns 0
-/// Anything else is answered with `error <message>` and ends the mode (status 1).
+/// The lock-step mode (`xgrad-bench --serve`, protocol in lockstep.hpp) that
+/// bench/peers.py drives together with the PyTorch and libtorch programs.
+/// `epoch` runs one training epoch, then one gemm-floor epoch, and replies
+/// `epoch <wall> <cpu> <floor wall> <floor cpu>`.
 int serve(const data::Mnist& mnist);
 
 }  // namespace xg::bench
