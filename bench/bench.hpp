@@ -27,6 +27,17 @@ class GemmFloor {
   std::vector<Scalar> w1_, w2_, h_, out_, g2_, dw2_, dh_, dw1_;
 };
 
+/// Floating-point operations of one epoch's matrix products (the five gemms
+/// of GemmFloor, 2·m·n·k each): per sample 4·hidden·n_in + 6·hidden·n_out, so
+/// n·(4·hidden·n_in + 6·hidden·n_out) per epoch of n samples, whatever the
+/// batch size. Bias additions, activations and the update are not counted.
+double epoch_gemm_flops(std::size_t n, std::size_t n_in, std::size_t hidden, std::size_t n_out);
+
+/// This core's peak in GFLOP/s as BLAS reaches it: a size × size × size
+/// ?gemm on one thread, in CPU seconds, best of `repeats` after a warm-up
+/// (the best, because other programs on the machine can only slow a run down).
+double gemm_peak_gflops(std::size_t size, int repeats);
+
 /// Resident set size now, in bytes (/proc/self/statm); 0 if unreadable.
 std::size_t resident_bytes();
 /// Peak resident set size of the process so far, in bytes (getrusage ru_maxrss).

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 #include <fstream>
 
 #include "bench.hpp"
@@ -68,6 +70,37 @@ double GemmFloor::epoch() {
     gemm(true, false, hid, nin, m, dh_.data(), hid, x, nin, dw1_.data(), nin);  // dW1 = G1ᵀX
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double epoch_gemm_flops(std::size_t n, std::size_t n_in, std::size_t hidden, std::size_t n_out) {
+  // Per mini-batch of m rows: forward 2·m·h·n_in + 2·m·n_out·h, backward
+  // dW2 2·n_out·h·m, dh 2·m·h·n_out, dW1 2·h·n_in·m; the sum is linear in m.
+  const double h = static_cast<double>(hidden);
+  return static_cast<double>(n) *
+         (4.0 * h * static_cast<double>(n_in) + 6.0 * h * static_cast<double>(n_out));
+}
+
+double gemm_peak_gflops(std::size_t size, int repeats) {
+  std::vector<Scalar> a, b, c;
+  fill(a, size * size);
+  fill(b, size * size);
+  fill(c, size * size);
+  const int s = static_cast<int>(size);
+  // CPU time of the process (one BLAS thread): a share of a core taken by
+  // another program does not count against the peak.
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
+  double best = 0;
+  for (int r = 0; r <= repeats; ++r) {  // r == 0 is the warm-up
+    const double c0 = cpu_now();
+    gemm(false, false, s, s, s, a.data(), s, b.data(), s, c.data(), s);
+    const double secs = cpu_now() - c0;
+    if (r > 0) best = std::max(best, 2.0 * std::pow(static_cast<double>(size), 3) / secs / 1e9);
+  }
+  return best;
 }
 
 std::size_t resident_bytes() {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "training.hpp"
 #include "transforms.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/data/mnist.hpp"
@@ -34,6 +35,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace xg;
+using bench::Network;
+using bench::training_only;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -71,32 +74,6 @@ struct Config {
   std::size_t batch;
   std::string tag() const { return fmt::format("784-{}-10_b{}", hidden, batch); }
 };
-
-/// The book's chapter-1 network: 784-hidden-10 sigmoid, N(0,1) weights,
-/// quadratic cost, plain SGD with η = 3.
-struct Network {
-  std::shared_ptr<nn::Sequential> model;
-  std::unique_ptr<Cost> cost = make_cost("quadratic");
-  std::unique_ptr<optim::SGD> sgd;
-
-  Network(std::size_t hidden, Rng& init_rng)
-      : model(nn::mlp({784, hidden, 10}, "sigmoid", init_rng, nn::Init::large)),
-        sgd(std::make_unique<optim::SGD>(model->parameters(), 3.0)) {}
-};
-
-/// Training only: every monitor off, no evaluation set.
-train::FitOptions training_only(std::size_t batch, Rng& shuffle) {
-  train::FitOptions o;
-  o.epochs = 1;
-  o.batch_size = batch;
-  o.evaluation = nullptr;
-  o.monitor_training_cost = false;
-  o.monitor_training_accuracy = false;
-  o.monitor_evaluation_cost = false;
-  o.monitor_evaluation_accuracy = false;
-  o.rng = &shuffle;  // one engine across calls: each epoch gets a new shuffle
-  return o;
-}
 
 struct ConfigResult {
   double epoch_seconds = 0, floor_seconds = 0;  // wall clock, medians
@@ -199,6 +176,10 @@ int main(int argc, char** argv) {
   app.add_option("--profile-batch", profile_batch, "mini-batch size of --profile")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool serve = false;
+  app.add_flag("--serve", serve,
+               "lock-step mode for bench/peers.py: after the header and loading, train one epoch "
+               "per 'epoch' command on stdin (protocol in bench/lockstep.hpp); nothing else");
   CLI11_PARSE(app, argc, argv);
   if (quick) epochs = 1;
 
@@ -253,6 +234,8 @@ int main(int argc, char** argv) {
   line("peak_rss_after_load_mb", bench::peak_rss_bytes() / kMiB, 1);
   line("rss_after_load_mb", bench::resident_bytes() / kMiB, 1);
 
+  if (serve) return bench::serve(mnist);
+
   if (profile_epochs > 0) {
     Rng init(42), shuffle(1234);
     Network net(30, init);
@@ -285,6 +268,11 @@ int main(int argc, char** argv) {
   const double peak = bench::peak_rss_bytes() / kMiB;
   line("peak_rss_mb", peak, 1);  // loading + training (before the floor's copy below)
   line("peak_rss_over_data_mb", peak - data_bytes / kMiB, 1);
+  // The physical limit the epochs are set against (peak_fraction_* below).
+  // Measured after the memory figures: OpenBLAS keeps the buffers a large
+  // gemm makes it touch, which would count in peak_rss_mb.
+  const double peak_gflops = bench::gemm_peak_gflops(quick ? 1024 : 1536, quick ? 2 : 4);
+  line("peak_gflops", peak_gflops, 2);
 
   // The floor reads its mini-batches in place from the training images in
   // Scalars, as a framework-free program holding them that way would.
@@ -304,6 +292,14 @@ int main(int argc, char** argv) {
     line("epoch_cpu_seconds_" + cfg.tag(), r.epoch_cpu, 4);
     line("floor_cpu_seconds_" + cfg.tag(), r.floor_cpu, 4);
     line("cpu_ratio_" + cfg.tag(), r.epoch_cpu / r.floor_cpu, 3);
+    const double gflop = bench::epoch_gemm_flops(mnist.training.size(), 784, cfg.hidden, 10) / 1e9;
+    line("gflop_per_epoch_" + cfg.tag(), gflop, 4);
+    line("gflops_" + cfg.tag(), gflop / r.epoch_seconds, 2);
+    line("floor_gflops_" + cfg.tag(), gflop / r.floor_seconds, 2);
+    // Against the peak in CPU time, as the peak itself is measured.
+    line("cpu_gflops_" + cfg.tag(), gflop / r.epoch_cpu, 2);
+    line("peak_fraction_" + cfg.tag(), gflop / r.epoch_cpu / peak_gflops, 3);
+    line("floor_peak_fraction_" + cfg.tag(), gflop / r.floor_cpu / peak_gflops, 3);
     if (&cfg == &configs.front()) {
       headline_ratio = ratio;
       // The trained model must be right as well as fast.
