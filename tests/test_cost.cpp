@@ -9,6 +9,7 @@
 #include "xgrad/cost.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/softmax.hpp"
 #include "xgrad/ops.hpp"
 
 using namespace xg;
