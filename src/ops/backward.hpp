@@ -5,6 +5,7 @@
 // by argument-dependent lookup (exp(c.x(0)) is xt::exp on an Array, xg::exp on
 // a Tensor); the helpers here cover the rest, each as an Array overload (the
 // fast path: in place where it can be) and a Tensor overload (recorded ops).
+#include <limits>
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xmath.hpp>
@@ -51,6 +52,22 @@ inline Scalar seed(const Array& gy, double factor) {
   return static_cast<Scalar>(static_cast<double>(gy.data()[0]) * factor);
 }
 inline Tensor seed(const Tensor& gy, double factor) { return gy * static_cast<Scalar>(factor); }
+
+/// An expression evaluated into an Array; a Tensor as it is.
+template <class E, class = std::enable_if_t<xt::is_xexpression<std::decay_t<E>>::value>>
+Array eval(E&& e) {
+  return Array(std::forward<E>(e));
+}
+inline Tensor eval(const Tensor& t) { return t; }
+
+/// max(x, f): the floor of a clamped logarithm (gradient 0 below it).
+template <class E, class = std::enable_if_t<xt::is_xexpression<std::decay_t<E>>::value>>
+auto floor_at(E&& e, Scalar f) {
+  return xt::maximum(std::forward<E>(e), std::move(f));  // f held by value, not by reference
+}
+inline Tensor floor_at(const Tensor& t, Scalar f) {
+  return xg::clamp(t, f, std::numeric_limits<Scalar>::infinity());
+}
 
 /// g where the constant mask holds, 0 elsewhere. A mask is piecewise constant:
 /// its derivative is 0 wherever it is defined.
