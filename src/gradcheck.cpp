@@ -264,8 +264,9 @@ GradcheckResult full_second_order(SecondOrder& s, const GradcheckOptions& opt) {
                      "curvature; compose it, e.g. relu(x)·x)";
     return result;
   }
-  result.message = std::to_string(checked) + " second derivatives agree; max abs error " +
-                   std::to_string(result.max_abs_error);
+  std::ostringstream msg;
+  msg << checked << " second derivatives agree; max abs error " << result.max_abs_error;
+  result.message = msg.str();
   return result;
 }
 
