@@ -10,6 +10,7 @@
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/softmax.hpp"
 #include "xgrad/ops.hpp"
+#include "xgrad/optim/hessian_free.hpp"
 #include "xgrad/optim/newton.hpp"
 
 using namespace xg;
@@ -337,4 +338,45 @@ TEST_CASE("optim::Newton reports an indefinite Hessian at a saddle", "[second-or
   n2.step();
   CHECK(n2.last_min_eigenvalue() == Approx(-1.0 + 3 * 0.01).epsilon(1e-12));
   CHECK(n2.last_cost_after() <= n2.last_cost_before());  // damping keeps it a descent
+}
+
+TEST_CASE("optim::HessianFree: CG on HVPs gives the Newton step without forming H",
+          "[second-order]") {
+  // C(w) = ½wᵀAw − bᵀw: the minimum A⁻¹b in one step with little damping.
+  const Array A = {{4.0, 1.0, 0.5}, {1.0, 3.0, 0.25}, {0.5, 0.25, 2.0}};
+  const Array b = {1.0, -2.0, 0.5};
+  Tensor w(Array{0.0, 0.0, 0.0}, true);
+  auto quad = [&] {
+    Tensor row = reshape(w, {1, 3});
+    return sum(matmul(row, Tensor(A)) * row) * Scalar(0.5) - sum(w * Tensor(b));
+  };
+  optim::HessianFreeOptions o;
+  o.damping = 1e-10;
+  optim::HessianFree hf({w}, quad, o);
+  hf.step();
+  CHECK(hf.last_cg_iterations() <= 3);  // CG is exact in n steps
+  // Check A·w = b.
+  for (std::size_t i = 0; i < 3; ++i) {
+    double s = 0;
+    for (std::size_t j = 0; j < 3; ++j) s += A(i, j) * w.value()(j);
+    CHECK(s == Approx(b(i)).epsilon(1e-8));
+  }
+
+  // A small sigmoid network: every accepted step lowers the cost.
+  Tensor W = param({3, 4}, 31), bias = param({3}, 32);
+  const Array X = Rng(33).uniform_array({16, 4}, -1.0, 1.0);
+  const Array Y = Rng(34).uniform_array({16, 3}, 0.0, 1.0);
+  auto cost = [&] { return quadratic_cost(sigmoid(linear(Tensor(X), W, bias)), Tensor(Y)); };
+  optim::HessianFree net_hf({W, bias}, cost);
+  double last = cost().item();
+  const double first = last;
+  for (int s = 0; s < 10; ++s) {
+    net_hf.step();
+    CHECK(net_hf.last_cost_after() <= last);
+    last = net_hf.last_cost_after();
+  }
+  CHECK(last < first);
+  optim::HessianFree other({W, bias}, cost);
+  other.load_state(net_hf.state());
+  CHECK(other.damping() == net_hf.damping());
 }
