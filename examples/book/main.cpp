@@ -6,6 +6,10 @@
 #include "common.hpp"
 #include "xgrad/error.hpp"
 
+namespace book_cli {
+int cmd_hessian();  // examples/book/cmd_hessian.cpp
+}
+
 int main(int argc, char** argv) {
   using namespace book_cli;
   CLI::App app{"xgrad-book: the book's network on MNIST, checked against BP1-BP4"};
@@ -49,6 +53,9 @@ int main(int argc, char** argv) {
   repro->add_option("--only", repro_only, "Only these experiments")->delimiter(',');
   repro->add_option("--epochs", repro_epochs, "Override every experiment's epochs (smoke test)");
 
+  auto* hessian = app.add_subcommand(
+      "hessian", "The book's Hessian technique: Newton and Hessian-free vs SGD and momentum");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("list")) return cmd_list();
@@ -75,6 +82,7 @@ int main(int argc, char** argv) {
     }
     if (eval->parsed()) return cmd_eval(model_dir, eval_data, eval_set);
     if (check->parsed()) return cmd_check(check_data, check_seed, check_batch);
+    if (hessian->parsed()) return cmd_hessian();
     if (repro->parsed())
       return cmd_reproduce(repro_data, repro_seeds, repro_out, repro_only, repro_epochs);
   } catch (const xg::error& e) {
