@@ -33,9 +33,6 @@ std::string number(double v) {
 /// The batch size: rows of a rank >= 2 tensor; a vector or a scalar is one sample.
 std::size_t batch_rows(const Array& v) { return v.dimension() >= 2 ? v.shape()[0] : 1; }
 
-/// The length of the last axis (the class axis of softmax); 1 for a scalar.
-std::size_t last_axis(const Array& v) { return v.dimension() == 0 ? 1 : v.shape().back(); }
-
 void check_defined(const char* cost, const Tensor& t, const char* what) {
   if (!t.defined()) throw value_error(std::string(cost) + ": " + what + " is an undefined tensor");
 }
