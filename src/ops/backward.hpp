@@ -32,15 +32,18 @@ constexpr bool is_graph = std::is_same<std::decay_t<C>, GraphContext>::value;
 inline const Array& value(const Array& a) { return a; }
 inline const Array& value(const Tensor& t) { return t.value(); }
 
+// The in-place helpers return the same temporary (an rvalue reference, valid
+// to the end of the rule's full expression): no move, c.add takes it over.
+
 /// −g (in place on an array the rule owns).
-inline Array negate(Array&& g) {
+inline Array&& negate(Array&& g) {
   g *= Scalar(-1);
   return std::move(g);
 }
 inline Tensor negate(const Tensor& g) { return -g; }
 
 /// s·g (in place on an array the rule owns).
-inline Array scale(Array&& g, Scalar s) {
+inline Array&& scale(Array&& g, Scalar s) {
   g *= s;
   return std::move(g);
 }
@@ -102,9 +105,15 @@ Tensor broadcast_to(const Tensor& g, const S& shape) {
 }
 
 template <class S>
-Array reshape(Array g, const S& shape) {
+Array&& reshape(Array&& g, const S& shape) {
   g.reshape(shape);
-  return g;
+  return std::move(g);
+}
+template <class S>
+Array reshape(const Array& g, const S& shape) {
+  Array r = g;
+  r.reshape(shape);
+  return r;
 }
 template <class S>
 Tensor reshape(const Tensor& g, const S& shape) {
