@@ -25,8 +25,10 @@ using xg::Tensor;
 struct Softsign {
   static constexpr const char* name = "softsign";
   static Array f(const Array& z) { return z / (Scalar(1) + xt::abs(z)); }
-  static Array df(const Array& z, const Array& /*a = f(z)*/) {
-    Array d = Scalar(1) + xt::abs(z);
+  // Written once for T = Array (training) and T = Tensor (second order).
+  template <class T>
+  static T df(const T& z, const T& /*a = f(z)*/) {
+    T d = Scalar(1) + abs(z);  // xt::abs on an Array, xg::abs on a Tensor
     return Scalar(1) / (d * d);
   }
 };
@@ -45,7 +47,10 @@ namespace {
 bool check(const char* what, const xg::GradcheckFn& f, Tensor input) {
   xg::GradcheckResult r = xg::gradcheck(f, {input});
   fmt::print("gradcheck {:<22} {}: {}\n", what, r.ok ? "ok" : "FAILED", r.message);
-  return r.ok;
+  // Second order too: the derivative of the derivative, against finite differences.
+  xg::GradcheckResult r2 = xg::gradgradcheck(f, {input});
+  fmt::print("gradgradcheck {:<18} {}: {}\n", what, r2.ok ? "ok" : "FAILED", r2.message);
+  return r.ok && r2.ok;
 }
 
 // Four Gaussian clusters at (±1, ±1); the label is 1 where the signs differ (XOR).

@@ -1,4 +1,4 @@
-// The README's first example: build an expression, differentiate it, check it.
+// The README's first example: build an expression, differentiate it (twice), check it.
 #include <iostream>
 #include <xgrad/xgrad.hpp>
 
@@ -16,5 +16,12 @@ int main() {
   };
   auto result = xg::gradcheck(f, {x, w});
   std::cout << result << "\n";
-  return result ? 0 : 1;
+
+  // Differentiate the gradient again: a Hessian-vector product H·v, and the
+  // second-order check (autograd's d(gradient) against finite differences).
+  xg::Array v = xt::ones_like(x.value()), zero = xt::zeros_like(w.value());
+  std::cout << xg::hvp(f, {x, w}, {v, zero})[0] << "\n";
+  auto second = xg::gradgradcheck(f, {x, w});
+  std::cout << second << "\n";
+  return result && second ? 0 : 1;
 }

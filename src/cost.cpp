@@ -1,8 +1,10 @@
 // The costs and regularisation terms, each ONE fused op: its value (a plain
-// loop, accumulated in double) and its backward closure side by side, the
-// derivative in the comment above. Closures capture only numbers: they read
-// the inputs' values from the context, so a cost keeps no extra array alive.
-// Conventions and formulas: docs/training-parts.md.
+// loop, accumulated in double) and its backward rule side by side, the
+// derivative in the comment above. Each rule is one generic lambda (arrays on
+// the fast path, Tensors with create_graph), so every cost, the fused ones
+// included, can be differentiated twice. Closures capture only numbers: they
+// read the inputs' values from the context, so a cost keeps no extra array
+// alive. Conventions and formulas: docs/training-parts.md.
 #include "xgrad/cost.hpp"
 
 #include <algorithm>
@@ -10,6 +12,10 @@
 #include <cstdio>
 #include <limits>
 #include <xtensor/xmath.hpp>
+
+#include "ops/backward.hpp"
+#include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/softmax.hpp"
 
 namespace xg {
 
@@ -26,9 +32,6 @@ std::string number(double v) {
 
 /// The batch size: rows of a rank >= 2 tensor; a vector or a scalar is one sample.
 std::size_t batch_rows(const Array& v) { return v.dimension() >= 2 ? v.shape()[0] : 1; }
-
-/// The length of the last axis (the class axis of softmax); 1 for a scalar.
-std::size_t last_axis(const Array& v) { return v.dimension() == 0 ? 1 : v.shape().back(); }
 
 void check_defined(const char* cost, const Tensor& t, const char* what) {
   if (!t.defined()) throw value_error(std::string(cost) + ": " + what + " is an undefined tensor");
@@ -59,9 +62,6 @@ void check_lambda(const char* term, double lambda, std::size_t n) {
 /// The one-element (rank-0) value of a cost.
 Array scalar_array(double v) { return Array(static_cast<Scalar>(v)); }
 
-/// dC/dy of a scalar op: its one element.
-Scalar seed_of(const BackwardContext& c) { return c.gy().data()[0]; }
-
 // ------------------------------------------------------------ stable helpers
 
 /// Smallest argument given to ln() on the clamped paths: ln stays >= −100 (as
@@ -72,36 +72,14 @@ const double kLogFloor =
 /// ln(max(x, floor)): finite for x = 0 and for x slightly below 0 (rounding).
 inline double safe_log(double x) { return std::log(std::max(x, kLogFloor)); }
 
-/// σ(z) without overflow for any z: e^{−|z|} never exceeds 1.
-inline double stable_sigmoid(double z) {
-  const double e = std::exp(-std::abs(z));
-  return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-}
-
-/// ln(1 + e^z) = max(z, 0) + ln(1 + e^{−|z|}), exact for large |z|. With it
+/// ln(1 + e^z) = max(z, 0) + ln(1 + e^{−|z|}), exact for large |z| (the same
+/// formula as activations::Softplus::f, here in double). With it
 /// −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − z·y.
 inline double stable_softplus(double z) {
   return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
 }
 
-/// Log-softmax over the last axis, rows in place of a row-major array:
-/// z − max − ln Σ e^{z − max}. Subtracting the max keeps every exponent <= 0.
-Array log_softmax_rows(const Array& z) {
-  Array out = Array::from_shape(z.shape());
-  const std::size_t k = last_axis(z);
-  const std::size_t rows = z.size() / k;
-  const Scalar* in = z.data();
-  Scalar* o = out.data();
-  for (std::size_t r = 0; r < rows; ++r, in += k, o += k) {
-    double mx = in[0];
-    for (std::size_t j = 1; j < k; ++j) mx = std::max(mx, static_cast<double>(in[j]));
-    double sum = 0.0;
-    for (std::size_t j = 0; j < k; ++j) sum += std::exp(in[j] - mx);
-    const double shift = mx + std::log(sum);
-    for (std::size_t j = 0; j < k; ++j) o[j] = static_cast<Scalar>(in[j] - shift);
-  }
-  return out;
-}
+const Scalar kFloor = static_cast<Scalar>(kLogFloor);
 
 /// The m × k one-hot matrix of integer labels for a cost on `a` (m × k).
 Array one_hot(const char* cost, const Tensor& a, const std::vector<std::size_t>& labels) {
@@ -126,14 +104,6 @@ Array one_hot(const char* cost, const Tensor& a, const std::vector<std::size_t>&
   return y;
 }
 
-/// The input z of `a` when `a` was produced by the op `op` and its graph is alive.
-bool producer_input(const Tensor& a, const char* op, Tensor& z) {
-  const Node* n = a.node();
-  if (n == nullptr || std::string(n->op) != op || n->inputs.empty()) return false;
-  z = Tensor(n->inputs[0]);
-  return true;
-}
-
 // ------------------------------------------------------------ shared fused ops
 
 // C = (1/m) Σ [max(z,0) − z·y + ln(1 + e^{−|z|})]   (= cross-entropy of a = σ(z))
@@ -149,17 +119,10 @@ Tensor bce_from_logits(const char* op, const Tensor& z, const Tensor& y) {
     const double zi = zp[i];
     sum += stable_softplus(zi) - zi * yp[i];
   }
-  return record(op, scalar_array(sum / m), {z, y}, [m](BackwardContext& c) {
-    const double k = seed_of(c) / static_cast<double>(m);
-    const Array& zv = c.x(0);
-    const Array& yv = c.x(1);
-    if (c.needs(0)) {
-      Array g = Array::from_shape(zv.shape());
-      for (std::size_t i = 0, n = zv.size(); i < n; ++i)
-        g.data()[i] = static_cast<Scalar>(k * (stable_sigmoid(zv.data()[i]) - yv.data()[i]));
-      c.add(0, std::move(g));
-    }
-    if (c.needs(1)) c.add(1, Array(static_cast<Scalar>(-k) * zv));
+  return record(op, scalar_array(sum / m), {z, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    if (c.needs(0)) c.add(0, k * (bw::sigmoid(c.x(0)) - c.x(1)));
+    if (c.needs(1)) c.add(1, -k * c.x(0));
   });
 }
 
@@ -169,29 +132,17 @@ Tensor bce_from_logits(const char* op, const Tensor& z, const Tensor& y) {
 Tensor nll_from_logits_op(const char* op, const Tensor& z, const Tensor& y) {
   const Array& zv = z.value();
   const Array& yv = y.value();
+  if (zv.dimension() == 0)
+    throw shape_error(std::string(op) + ": logits of shape () have no class axis");
   const std::size_t m = batch_rows(zv);
-  const Array ls = log_softmax_rows(zv);
+  const std::size_t axis = zv.dimension() - 1;
+  const Array ls = detail::log_softmax_rows(zv);
   double sum = 0.0;
   for (std::size_t i = 0, n = zv.size(); i < n; ++i) sum -= yv.data()[i] * ls.data()[i];
-  return record(op, scalar_array(sum / m), {z, y}, [m](BackwardContext& c) {
-    const double k = seed_of(c) / static_cast<double>(m);
-    const Array ls = log_softmax_rows(c.x(0));
-    const Array& yv = c.x(1);
-    if (c.needs(0)) {
-      const std::size_t cols = last_axis(ls);
-      Array g = Array::from_shape(ls.shape());
-      for (std::size_t r = 0, rows = ls.size() / cols; r < rows; ++r) {
-        const Scalar* l = ls.data() + r * cols;
-        const Scalar* t = yv.data() + r * cols;
-        Scalar* o = g.data() + r * cols;
-        double mass = 0.0;  // Σ_j y_j: 1 for a one-hot row
-        for (std::size_t j = 0; j < cols; ++j) mass += t[j];
-        for (std::size_t j = 0; j < cols; ++j)
-          o[j] = static_cast<Scalar>(k * (std::exp(l[j]) * mass - t[j]));
-      }
-      c.add(0, std::move(g));
-    }
-    if (c.needs(1)) c.add(1, Array(static_cast<Scalar>(-k) * ls));
+  return record(op, scalar_array(sum / m), {z, y}, [m, axis](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    if (c.needs(0)) c.add(0, k * (bw::softmax(c.x(0)) * bw::row_sum(c.x(1), axis) - c.x(1)));
+    if (c.needs(1)) c.add(1, -k * bw::log_softmax(c.x(0)));
   });
 }
 
@@ -210,9 +161,9 @@ Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
     const double d = static_cast<double>(av.data()[i]) - yv.data()[i];
     sum += d * d;
   }
-  return record("quadratic_cost", scalar_array(0.5 * sum / m), {a, y}, [m](BackwardContext& c) {
-    const Scalar k = static_cast<Scalar>(seed_of(c) / static_cast<double>(m));
-    Array g = k * (c.x(0) - c.x(1));
+  return record("quadratic_cost", scalar_array(0.5 * sum / m), {a, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    auto g = bw::eval(k * (c.x(0) - c.x(1)));
     if (c.needs(1)) c.add(1, -g);
     if (c.needs(0)) c.add(0, std::move(g));
   });
@@ -225,9 +176,6 @@ Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
 // dC/da = (−y/a + (1−y)/(1−a))/m;   dC/dy = (−ln a + ln(1−a))/m
 Tensor cross_entropy_cost(const Tensor& a, const Tensor& y) {
   check_pair("cross_entropy_cost", "a", a, y);
-  Tensor z;
-  if (producer_input(a, "sigmoid", z)) return bce_from_logits("cross_entropy_cost", z, y);
-
   const Array& av = a.value();
   const Array& yv = y.value();
   const std::size_t m = batch_rows(av);
@@ -237,31 +185,22 @@ Tensor cross_entropy_cost(const Tensor& a, const Tensor& y) {
     if (yi != 0.0) sum -= yi * safe_log(ai);
     if (yi != 1.0) sum -= (1.0 - yi) * safe_log(1.0 - ai);
   }
-  return record("cross_entropy_cost", scalar_array(sum / m), {a, y}, [m](BackwardContext& c) {
-    const double k = seed_of(c) / static_cast<double>(m);
-    const Array& av = c.x(0);
-    const Array& yv = c.x(1);
-    const std::size_t n = av.size();
-    if (c.needs(0)) {
-      Array g = Array::from_shape(av.shape());
-      for (std::size_t i = 0; i < n; ++i) {
-        const double ai = av.data()[i], yi = yv.data()[i];
-        double d = 0.0;
-        if (yi != 0.0) d -= yi / std::max(ai, kLogFloor);
-        if (yi != 1.0) d += (1.0 - yi) / std::max(1.0 - ai, kLogFloor);
-        g.data()[i] = static_cast<Scalar>(k * d);
-      }
-      c.add(0, std::move(g));
-    }
-    if (c.needs(1)) {
-      Array g = Array::from_shape(av.shape());
-      for (std::size_t i = 0; i < n; ++i) {
-        const double ai = av.data()[i];
-        g.data()[i] = static_cast<Scalar>(k * (safe_log(1.0 - ai) - safe_log(ai)));
-      }
-      c.add(1, std::move(g));
-    }
+  // (0·(1/floor) = 0, so the y = 0 and y = 1 terms need no special case here.)
+  return record("cross_entropy_cost", scalar_array(sum / m), {a, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    const auto& a = c.x(0);
+    const auto& y = c.x(1);
+    if (c.needs(0))
+      c.add(0, k * ((Scalar(1) - y) / bw::floor_at(Scalar(1) - a, kFloor) -
+                    y / bw::floor_at(a, kFloor)));
+    if (c.needs(1))
+      c.add(1, k * (log(bw::floor_at(Scalar(1) - a, kFloor)) - log(bw::floor_at(a, kFloor))));
   });
+}
+
+Tensor sigmoid_cross_entropy(const Tensor& z, const Tensor& y) {
+  check_pair("sigmoid_cross_entropy", "z", z, y);
+  return bce_from_logits("sigmoid_cross_entropy", z, y);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y) {
@@ -275,9 +214,6 @@ Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y) {
 // C = −(1/m) Σ y ln a;   dC/da = −(y/a)/m;   dC/dy = −(ln a)/m
 Tensor log_likelihood_cost(const Tensor& a, const Tensor& y) {
   check_pair("log_likelihood_cost", "a", a, y);
-  Tensor z;
-  if (producer_input(a, "softmax", z)) return nll_from_logits_op("log_likelihood_cost", z, y);
-
   const Array& av = a.value();
   const Array& yv = y.value();
   const std::size_t m = batch_rows(av);
@@ -286,31 +222,24 @@ Tensor log_likelihood_cost(const Tensor& a, const Tensor& y) {
     const double yi = yv.data()[i];
     if (yi != 0.0) sum -= yi * safe_log(av.data()[i]);
   }
-  return record("log_likelihood_cost", scalar_array(sum / m), {a, y}, [m](BackwardContext& c) {
-    const double k = seed_of(c) / static_cast<double>(m);
-    const Array& av = c.x(0);
-    const Array& yv = c.x(1);
-    const std::size_t n = av.size();
-    if (c.needs(0)) {
-      Array g = Array::from_shape(av.shape());
-      for (std::size_t i = 0; i < n; ++i) {
-        const double yi = yv.data()[i];
-        g.data()[i] = static_cast<Scalar>(
-            yi != 0.0 ? -k * yi / std::max<double>(av.data()[i], kLogFloor) : 0.0);
-      }
-      c.add(0, std::move(g));
-    }
-    if (c.needs(1)) {
-      Array g = Array::from_shape(av.shape());
-      for (std::size_t i = 0; i < n; ++i)
-        g.data()[i] = static_cast<Scalar>(-k * safe_log(av.data()[i]));
-      c.add(1, std::move(g));
-    }
+  return record("log_likelihood_cost", scalar_array(sum / m), {a, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    if (c.needs(0)) c.add(0, -k * (c.x(1) / bw::floor_at(c.x(0), kFloor)));
+    if (c.needs(1)) c.add(1, -k * log(bw::floor_at(c.x(0), kFloor)));
   });
 }
 
 Tensor log_likelihood_cost(const Tensor& a, const std::vector<std::size_t>& labels) {
   return log_likelihood_cost(a, Tensor(one_hot("log_likelihood_cost", a, labels)));
+}
+
+Tensor softmax_log_likelihood(const Tensor& z, const Tensor& y) {
+  check_pair("softmax_log_likelihood", "z", z, y);
+  return nll_from_logits_op("softmax_log_likelihood", z, y);
+}
+
+Tensor softmax_log_likelihood(const Tensor& z, const std::vector<std::size_t>& labels) {
+  return softmax_log_likelihood(z, Tensor(one_hot("softmax_log_likelihood", z, labels)));
 }
 
 Tensor nll_from_logits(const Tensor& z, const Tensor& y) {
@@ -333,9 +262,9 @@ Tensor mean_absolute_error(const Tensor& a, const Tensor& y) {
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i)
     sum += std::abs(static_cast<double>(av.data()[i]) - yv.data()[i]);
-  return record("mean_absolute_error", scalar_array(sum / n), {a, y}, [n](BackwardContext& c) {
-    const Scalar k = static_cast<Scalar>(seed_of(c) / static_cast<double>(n));
-    Array g = k * xt::sign(c.x(0) - c.x(1));
+  return record("mean_absolute_error", scalar_array(sum / n), {a, y}, [n](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(n));
+    auto g = bw::eval(k * bw::sign(bw::eval(c.x(0) - c.x(1))));
     if (c.needs(1)) c.add(1, -g);
     if (c.needs(0)) c.add(0, std::move(g));
   });
@@ -353,12 +282,11 @@ Tensor l2_penalty(const std::vector<Tensor>& weights, double lambda, std::size_t
   }
   const double scale = lambda / static_cast<double>(n);
   const std::size_t count = weights.size();
-  return record("l2_penalty", scalar_array(0.5 * scale * sum), weights,
-                [scale, count](BackwardContext& c) {
-                  const Scalar k = static_cast<Scalar>(seed_of(c) * scale);
-                  for (std::size_t i = 0; i < count; ++i)
-                    if (c.needs(i)) c.add(i, k * c.x(i));
-                });
+  return record("l2_penalty", scalar_array(0.5 * scale * sum), weights, [scale, count](auto& c) {
+    const auto k = bw::seed(c.gy(), scale);
+    for (std::size_t i = 0; i < count; ++i)
+      if (c.needs(i)) c.add(i, k * c.x(i));
+  });
 }
 
 // P = (λ/n) Σ_w Σ |w|;   dP/dw = (λ/n)·sgn(w)   (0 at w = 0)
@@ -371,41 +299,57 @@ Tensor l1_penalty(const std::vector<Tensor>& weights, double lambda, std::size_t
   }
   const double scale = lambda / static_cast<double>(n);
   const std::size_t count = weights.size();
-  return record("l1_penalty", scalar_array(scale * sum), weights,
-                [scale, count](BackwardContext& c) {
-                  const Scalar k = static_cast<Scalar>(seed_of(c) * scale);
-                  for (std::size_t i = 0; i < count; ++i)
-                    if (c.needs(i)) c.add(i, k * xt::sign(c.x(i)));
-                });
+  return record("l1_penalty", scalar_array(scale * sum), weights, [scale, count](auto& c) {
+    const auto k = bw::seed(c.gy(), scale);
+    for (std::size_t i = 0; i < count; ++i)
+      if (c.needs(i)) c.add(i, k * bw::sign(c.x(i)));
+  });
 }
 
 // ------------------------------------------------------------ by name
 
 Cost::~Cost() = default;
 
+Tensor Cost::from_logits(const Tensor&, const Tensor&) const {
+  throw value_error("cost '" + name() + "' has no fused activation: it takes outputs, not logits");
+}
+
 namespace {
 
 using CostFn = Tensor (*)(const Tensor&, const Tensor&);
 
-/// A Cost that forwards to one of the functions above.
+/// A named cost: a function of outputs, and for the costs that pair with an
+/// output activation that activation's name and the same cost on its logits.
+struct CostEntry {
+  const char* name;
+  CostFn on_outputs;
+  const char* activation;  // "" when the cost fuses with nothing
+  CostFn on_logits;
+};
+
 class FunctionCost : public Cost {
  public:
-  FunctionCost(std::string name, CostFn fn) : name_(std::move(name)), fn_(fn) {}
-  Tensor operator()(const Tensor& a, const Tensor& y) const override { return fn_(a, y); }
-  std::string name() const override { return name_; }
+  explicit FunctionCost(const CostEntry& e) : e_(e) {}
+  Tensor operator()(const Tensor& a, const Tensor& y) const override { return e_.on_outputs(a, y); }
+  std::string name() const override { return e_.name; }
+  std::string fused_activation() const override { return e_.activation; }
+  Tensor from_logits(const Tensor& z, const Tensor& y) const override {
+    if (e_.on_logits == nullptr) return Cost::from_logits(z, y);
+    return e_.on_logits(z, y);
+  }
 
  private:
-  std::string name_;
-  CostFn fn_;
+  CostEntry e_;
 };
 
 /// The one table of named costs: make_cost and cost_names both read it.
-const std::vector<std::pair<std::string, CostFn>>& cost_table() {
-  static const std::vector<std::pair<std::string, CostFn>> table = {
-      {"quadratic", quadratic_cost},
-      {"cross-entropy", cross_entropy_cost},
-      {"log-likelihood", static_cast<CostFn>(log_likelihood_cost)},
-      {"mae", mean_absolute_error}};
+const std::vector<CostEntry>& cost_table() {
+  static const std::vector<CostEntry> table = {
+      {"quadratic", quadratic_cost, "", nullptr},
+      {"cross-entropy", cross_entropy_cost, "sigmoid", sigmoid_cross_entropy},
+      {"log-likelihood", static_cast<CostFn>(log_likelihood_cost), "softmax",
+       static_cast<CostFn>(softmax_log_likelihood)},
+      {"mae", mean_absolute_error, "", nullptr}};
   return table;
 }
 
@@ -413,13 +357,13 @@ const std::vector<std::pair<std::string, CostFn>>& cost_table() {
 
 std::vector<std::string> cost_names() {
   std::vector<std::string> names;
-  for (const auto& entry : cost_table()) names.push_back(entry.first);
+  for (const auto& entry : cost_table()) names.push_back(entry.name);
   return names;
 }
 
 std::unique_ptr<Cost> make_cost(const std::string& name) {
-  for (const auto& [known_name, fn] : cost_table())
-    if (known_name == name) return std::make_unique<FunctionCost>(known_name, fn);
+  for (const auto& entry : cost_table())
+    if (entry.name == name) return std::make_unique<FunctionCost>(entry);
   std::string known;
   for (const auto& n : cost_names()) known += (known.empty() ? "" : ", ") + n;
   throw value_error("make_cost: unknown cost '" + name + "' (known: " + known + ")");

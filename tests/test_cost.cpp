@@ -9,6 +9,7 @@
 #include "xgrad/cost.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/softmax.hpp"
 #include "xgrad/ops.hpp"
 
 using namespace xg;
@@ -126,11 +127,12 @@ TEST_CASE("cross-entropy at a sigmoid output gives δ^L = a − y, from the logi
   Tensor z = leaf(Array{{0.5, -1.5, 3.0}, {-0.2, 0.0, 1.0}});
   Tensor y{{1.0, 0.0, 1.0}, {0.0, 1.0, 0.0}};
   Tensor a = sigmoid(z);
-  Tensor c = cross_entropy_cost(a, y);
-  // The cost was recorded on z itself, so no σ' factor enters the gradient.
+  Tensor c = sigmoid_cross_entropy(z, y);
+  // The cost is recorded on z itself, so no σ' factor enters the gradient.
   REQUIRE(c.node() != nullptr);
   REQUIRE(c.node()->inputs.size() == 2);
   CHECK(c.node()->inputs[0].get() == z.node());
+  CHECK(c.item() == Approx(cross_entropy_cost(a, y).item()).epsilon(tol(1e-14)));
   c.backward();
   const Array delta = (a.value() - y.value()) / 2.0;  // m = 2
   CHECK(close(z.grad(), delta, tol(1e-15)));
@@ -139,8 +141,9 @@ TEST_CASE("cross-entropy at a sigmoid output gives δ^L = a − y, from the logi
   Tensor z2 = leaf(Array{{0.5, -1.5, 3.0}, {-0.2, 0.0, 1.0}});
   Tensor a2 = softmax(z2);
   Tensor onehot{{0.0, 0.0, 1.0}, {0.0, 1.0, 0.0}};
-  Tensor c3 = log_likelihood_cost(softmax(z2), onehot);
+  Tensor c3 = softmax_log_likelihood(z2, onehot);
   CHECK(c3.node()->inputs[0].get() == z2.node());
+  CHECK(c3.item() == Approx(log_likelihood_cost(a2, onehot).item()).epsilon(tol(1e-14)));
   c3.backward();
   CHECK(close(z2.grad(), (a2.value() - onehot.value()) / 2.0, tol(1e-15)));
 }
@@ -158,10 +161,10 @@ TEST_CASE("cross-entropy is finite and exact at saturated outputs", "[cost]") {
     CHECK(z.grad()(0, 0) == 0.0);
     CHECK(z.grad()(0, 1) == 0.0);
   }
-  SECTION("logits ±1000 through sigmoid, targets wrong: the exact cost, 1000 each") {
+  SECTION("logits ±1000, targets wrong: the exact cost on logits, 1000 each") {
     Tensor z = leaf(Array{{1000.0, -1000.0}});
     Tensor y{{0.0, 1.0}};
-    Tensor c = cross_entropy_cost(sigmoid(z), y);
+    Tensor c = sigmoid_cross_entropy(z, y);
     CHECK(c.item() == Approx(2000.0).epsilon(1e-15));
     c.backward();
     CHECK(z.grad()(0, 0) == 1.0);  // σ(z) − y
@@ -195,14 +198,21 @@ TEST_CASE("cross-entropy is finite and exact at saturated outputs", "[cost]") {
     Tensor a = sigmoid(Tensor{{1000.0, -1000.0}});
     CHECK(cross_entropy_cost(a, Tensor{{1.0, 0.0}}).item() == 0.0);
   }
+  SECTION("on probabilities the logarithm is clamped: no rewiring through the graph") {
+    Tensor z = leaf(Array{{1000.0, -1000.0}});
+    Tensor c = cross_entropy_cost(sigmoid(z), Tensor{{0.0, 1.0}});
+    CHECK(c.item() == Approx(200.0).epsilon(1e-12));  // two clamped logs of −100
+    c.backward();
+    CHECK(all_finite(z.grad()));
+  }
   SECTION("log-likelihood at softmax logits ±1000") {
     Tensor z = leaf(Array{{1000.0, 0.0, -1000.0}});
-    Tensor c = log_likelihood_cost(softmax(z), Tensor{{0.0, 0.0, 1.0}});
+    Tensor c = softmax_log_likelihood(z, Tensor{{0.0, 0.0, 1.0}});
     CHECK(c.item() == Approx(2000.0).epsilon(1e-15));
     c.backward();
     CHECK(close(z.grad(), Array{{1.0, 0.0, -1.0}}, 0.0));
     Tensor z2 = leaf(Array{{1000.0, 0.0, -1000.0}});
-    Tensor c2 = log_likelihood_cost(softmax(z2), std::vector<std::size_t>{0});
+    Tensor c2 = softmax_log_likelihood(z2, std::vector<std::size_t>{0});
     CHECK(c2.item() == 0.0);
     c2.backward();
     CHECK(all_finite(z2.grad()));
@@ -223,9 +233,9 @@ TEST_CASE("log-likelihood with integer labels equals the one-hot form", "[cost]"
   CHECK(log_likelihood_cost(Tensor(p0), labels).item() ==
         Approx(log_likelihood_cost(Tensor(p0), y).item()).epsilon(1e-15));
   CHECK(close(grad_of(by_labels, leaf(p0), y), grad_of(by_onehot, leaf(p0), y), 0.0));
-  // Through softmax (the logits path) and nll_from_logits too.
+  // On the logits (softmax_log_likelihood) and its older name nll_from_logits too.
   auto sm_labels = [&](const Tensor& z, const Tensor&) {
-    return log_likelihood_cost(softmax(z), labels);
+    return softmax_log_likelihood(z, labels);
   };
   auto nll_labels = [&](const Tensor& z, const Tensor&) { return nll_from_logits(z, labels); };
   const Array e = xt::exp(p0);

@@ -8,6 +8,10 @@
 #include "flags.hpp"
 #include "xgrad/error.hpp"
 
+namespace book_cli {
+int cmd_hessian();  // examples/book/cmd_hessian.cpp
+}
+
 int main(int argc, char** argv) {
   using namespace book_cli;
   CommandLine cli;  // every subcommand and flag: flags.cpp
@@ -20,6 +24,9 @@ int main(int argc, char** argv) {
   auto* augment = add_augment_command(app, augment_options);
   MoreDataOptions more_data_options;
   auto* more_data = add_more_data_command(app, more_data_options);
+
+  auto* hessian = app.add_subcommand(
+      "hessian", "The book's Hessian technique: Newton and Hessian-free vs SGD and momentum");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -47,6 +54,7 @@ int main(int argc, char** argv) {
     }
     if (eval->parsed()) return cmd_eval(cli.model_dir, cli.eval_data, cli.eval_set);
     if (check->parsed()) return cmd_check(cli.check_data, cli.check_seed, cli.check_batch);
+    if (hessian->parsed()) return cmd_hessian();
     if (repro->parsed())
       return cmd_reproduce(cli.repro_data, cli.repro_seeds, cli.repro_out, cli.repro_only,
                            cli.repro_epochs);

@@ -9,15 +9,14 @@
 // An empty tensor is rejected (value_error); `a` and `y` must have exactly
 // the same shape (shape_error naming the cost and both shapes, no broadcast).
 //
-// Logits path: when `a` is the output of the op "sigmoid" (for
-// cross_entropy_cost) or "softmax" (for log_likelihood_cost) and its graph
-// is alive (a.node()->inputs not empty), the cost is computed from that op's
-// input z instead of from a, and its gradient goes straight to z as
-// (a − y)/m: BP1's δ^L = a − y with no σ' factor. It is then finite and exact
-// even when a rounds to exactly 0 or 1. The cost node's inputs are {z, y},
-// so a retained gradient on `a` itself does not see this cost. Without a
-// live graph (no-grad mode, a leaf, another producing op) the cost uses a's
-// value with clamped logarithms (0·ln 0 = 0, as the book's nan_to_num).
+// Costs on outputs never look at how their input was made. The book's exact
+// δ^L = a − y at a sigmoid or softmax output comes from the costs on LOGITS,
+// named for the activation they fuse with: sigmoid_cross_entropy(z, y) and
+// softmax_log_likelihood(z, y) take z with a = σ(z) or softmax(z), are
+// finite for any z and give dC/dz = (a − y)/m. A Cost says which activation
+// it fuses with (fused_activation()), and cost_on_model() uses it to run a
+// model that ends in that activation on its logits (docs/training-parts.md).
+// Every cost, fused or not, can be differentiated twice (xg::grad).
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -31,17 +30,20 @@ namespace xg {
 /// averaged over the batch.
 Tensor quadratic_cost(const Tensor& a, const Tensor& y);
 
-/// Cross-entropy for sigmoid outputs: per sample −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)],
-/// averaged over the batch. Computed from the logits when `a` comes from "sigmoid".
+/// Cross-entropy of probabilities a: per sample −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)],
+/// averaged over the batch, with ln clamped at −100 (0·ln 0 = 0, the book's
+/// nan_to_num). At a sigmoid output prefer sigmoid_cross_entropy on the logits.
 Tensor cross_entropy_cost(const Tensor& a, const Tensor& y);
 
-/// The same cost computed from the logits z (a = σ(z)): per element
-/// max(z,0) − z·y + ln(1 + e^{−|z|}); gradient (σ(z) − y)/m.
+/// The same cost from the logits z (a = σ(z)): per element
+/// max(z,0) − z·y + ln(1 + e^{−|z|}); gradient (σ(z) − y)/m (BP1's δ^L = a − y).
+Tensor sigmoid_cross_entropy(const Tensor& z, const Tensor& y);
+/// Older name of sigmoid_cross_entropy (op name "binary_cross_entropy_with_logits").
 Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y);
 
-/// Log-likelihood for softmax outputs: per sample −Σ_j y_j ln a_j (= −ln a_label
-/// for a one-hot y), averaged over the batch. Computed from the logits when `a`
-/// comes from "softmax" (softmax over the last axis).
+/// Log-likelihood of probabilities a: per sample −Σ_j y_j ln a_j (= −ln a_label
+/// for a one-hot y), averaged over the batch, ln clamped at −100. At a softmax
+/// output prefer softmax_log_likelihood on the logits.
 Tensor log_likelihood_cost(const Tensor& a, const Tensor& y);
 
 /// The same with integer class labels (one per row of the m × k tensor `a`);
@@ -50,9 +52,12 @@ Tensor log_likelihood_cost(const Tensor& a, const std::vector<std::size_t>& labe
 
 /// Log-likelihood from logits: per sample −Σ_j y_j log_softmax(z)_j (last axis),
 /// averaged over the batch; gradient (softmax(z)·Σ_j y_j − y)/m, i.e. (a − y)/m.
-Tensor nll_from_logits(const Tensor& z, const Tensor& y);
-
+Tensor softmax_log_likelihood(const Tensor& z, const Tensor& y);
 /// The same with integer class labels (one per row of the m × k tensor `z`).
+Tensor softmax_log_likelihood(const Tensor& z, const std::vector<std::size_t>& labels);
+
+/// Older name of softmax_log_likelihood (op name "nll_from_logits").
+Tensor nll_from_logits(const Tensor& z, const Tensor& y);
 Tensor nll_from_logits(const Tensor& z, const std::vector<std::size_t>& labels);
 
 /// Mean absolute error: mean of |a − y| over ALL elements (the study notes'
@@ -73,7 +78,23 @@ struct Cost {
   virtual Tensor operator()(const Tensor& a, const Tensor& y) const = 0;
   /// The registered name ("quadratic", "cross-entropy", ...).
   virtual std::string name() const = 0;
+  /// The output activation this cost fuses with ("sigmoid" for cross-entropy,
+  /// "softmax" for log-likelihood), "" for none.
+  virtual std::string fused_activation() const { return ""; }
+  /// The cost from that activation's logits z: equal to (*this)(act(z), y),
+  /// finite for any z, gradient (a − y)/m. value_error for a cost without one.
+  virtual Tensor from_logits(const Tensor& z, const Tensor& y) const;
 };
+
+namespace nn {
+class Module;
+}
+/// The cost of `model` on inputs x against targets y, as a training loop
+/// wants it: when the cost fuses with an activation and the model is an
+/// nn::Sequential ending in that activation, the model runs up to its logits
+/// (Sequential::forward_logits) and the cost is taken on them; otherwise
+/// cost(model(x), y). Code: src/nn/cost_model.cpp.
+Tensor cost_on_model(const Cost& cost, nn::Module& model, const Tensor& x, const Tensor& y);
 
 /// "quadratic", "cross-entropy", "log-likelihood" or "mae"; any other name
 /// throws value_error listing these.

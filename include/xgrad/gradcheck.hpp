@@ -35,6 +35,10 @@ struct GradcheckOptions {
   /// Fail when every gradient is zero: a check that compares zeros with
   /// zeros proves nothing.
   bool require_nonzero = true;
+  /// Compare one random projection vᵀJu (analytic against a central
+  /// difference along u) instead of every element; on a mismatch the full
+  /// check runs to name the element. For inputs of the book's size.
+  bool fast_mode = false;
 };
 
 struct GradcheckResult {
@@ -59,6 +63,16 @@ class gradcheck_error : public error {
  public:
   using error::error;
 };
+
+/// Second order: the gradient g(x) = ∂⟨v, f(x)⟩/∂x (fixed random v, for each
+/// input that requires a gradient) is differentiated again by autograd
+/// (create_graph) and compared with central differences of the analytic g,
+/// element by element: the message names the gradient's input and element and
+/// the input and element it was differentiated by. With require_nonzero a
+/// check whose second derivatives are all zero (a kink alone: ReLU, abs)
+/// fails instead of passing vacuously; compose it (relu(x)·x) to check it.
+GradcheckResult gradgradcheck(const GradcheckFn& f, std::vector<Tensor> inputs,
+                              const GradcheckOptions& options = {});
 
 /// gradcheck that throws gradcheck_error carrying the failure message.
 void check_gradients(const GradcheckFn& f, std::vector<Tensor> inputs,

@@ -1,6 +1,8 @@
 #pragma once
 // Every differentiable primitive. Binary elementwise ops broadcast like numpy;
-// their backward sums the gradient back to each input's shape. Shape errors
+// their backward sums the gradient back to each input's shape. Every op's
+// backward is itself made of these ops, so it can be differentiated again
+// (xg::grad with create_graph, docs/autograd.md). Shape errors
 // throw xg::shape_error naming the op and both shapes.
 // Code: src/ops/{elementwise,reduce,linalg,shape}.cpp.
 #include <cstddef>
@@ -23,6 +25,8 @@ Tensor pow(const Tensor& x, Scalar p);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
+/// sign(x) ∈ {−1, 0, 1}: a constant (piecewise constant, so nothing flows back).
+Tensor sign(const Tensor& x);
 /// |x|, with d|x|/dx = sign(x) (0 at 0).
 Tensor abs(const Tensor& x);
 /// Elementwise max; where a == b the gradient goes to a.
@@ -60,11 +64,15 @@ Tensor mean(const Tensor& x, int axis, bool keepdims = false);
 Tensor max(const Tensor& x, int axis, bool keepdims = false);
 /// Index of the first maximal element along an axis (not differentiable).
 xt::xarray<std::size_t> argmax(const Tensor& x, int axis);
+/// x broadcast (numpy rules) to `shape`; the gradient sums back (sum_to).
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// x summed over the axes broadcasting would add or stretch to reach x's shape
+/// from `shape`; the gradient broadcasts back (broadcast_to).
+Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ------------------------------------------------ linear algebra (src/ops/linalg.cpp)
 /// 2-D matrix product by BLAS gemm; optional transposes are gemm flags, not copies.
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 /// Fused affine map x·Wᵀ + b for x (m × n_in), W (n_out × n_in), b (n_out):
 /// one gemm forward, two (or one, when x needs no gradient) backward.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
@@ -80,6 +88,14 @@ Tensor slice_rows(const Tensor& x, std::size_t start, std::size_t stop);
 Tensor gather_rows(const Tensor& x, const std::vector<std::size_t>& indices);
 /// Joins tensors along an existing axis; all other sizes must agree.
 Tensor concat(const std::vector<Tensor>& xs, int axis = 0);
+/// Elements [start, start + length) along an axis; the gradient is embed().
+Tensor narrow(const Tensor& x, int axis, std::size_t start, std::size_t length);
+/// x placed at [start, start + x's size) along an axis of size `full`, zeros
+/// elsewhere (the adjoint of narrow); the gradient is narrow().
+Tensor embed(const Tensor& x, int axis, std::size_t start, std::size_t full);
+/// A tensor of `rows` rows, zero except row indices[k] += x[k] (repeats add):
+/// the adjoint of gather_rows; the gradient is gather_rows().
+Tensor scatter_rows(const Tensor& x, const std::vector<std::size_t>& indices, std::size_t rows);
 
 }  // namespace xg
 

@@ -3,11 +3,15 @@
 // edges to the nodes it was computed from; a Tensor is a shared handle to one.
 // How it works, and how to add an op: docs/autograd.md.
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "xgrad/error.hpp"
@@ -19,6 +23,7 @@ namespace xg {
 class Tensor;
 struct Node;
 class BackwardContext;
+class GraphContext;
 
 namespace detail {
 // A plain loop: std::equal becomes a memcmp call, a visible cost for the
@@ -32,10 +37,48 @@ bool shapes_equal(const S1& a, const S2& b) {
 }
 }  // namespace detail
 
-/// The backward closure of an op: reads the output's gradient from the context
-/// and adds each input's share. It captures saved arrays, never Tensors, so
-/// the graph's only edges are Node::inputs (no cycles, iterative teardown).
-using BackwardFn = std::function<void(BackwardContext&)>;
+/// The stored backward rule of an op. An op writes its derivative ONCE, as a
+/// generic lambda `[](auto& c) { ... }`; the rule is instantiated twice: over
+/// a BackwardContext, where c.gy(), c.x(i), c.y() are Arrays (the first-order
+/// fast path), and over a GraphContext, where they are Tensors and every
+/// operation records a graph (create_graph: gradients of gradients). Both
+/// instantiations live behind one type-erased handle; closures up to 32 bytes
+/// are stored inline (no allocation). A rule that only accepts a
+/// BackwardContext& still works for first order; differentiating through it
+/// twice throws graph_error naming the op.
+class BackwardFn {
+ public:
+  BackwardFn() = default;
+  BackwardFn(const BackwardFn&) = delete;
+  BackwardFn& operator=(const BackwardFn&) = delete;
+  ~BackwardFn() { reset(); }
+
+  template <class F>
+  void emplace(F&& f);
+  void reset() {
+    if (ops_ != nullptr) ops_->destroy(buf_);
+    ops_ = nullptr;
+  }
+  BackwardFn& operator=(std::nullptr_t) {
+    reset();
+    return *this;
+  }
+  explicit operator bool() const { return ops_ != nullptr; }
+  void operator()(BackwardContext& c) { ops_->run_array(buf_, c); }
+  void operator()(GraphContext& c) { ops_->run_graph(buf_, c); }
+
+ private:
+  struct Ops {
+    void (*run_array)(void*, BackwardContext&);
+    void (*run_graph)(void*, GraphContext&);
+    void (*destroy)(void*);
+  };
+  template <class F, bool Inline>
+  struct Table;
+  static constexpr std::size_t kInline = 32;
+  alignas(std::max_align_t) unsigned char buf_[kInline];
+  const Ops* ops_ = nullptr;
+};
 
 /// A node's edges to its inputs (storage from xg::memory, like the node).
 using NodeList = std::vector<std::shared_ptr<Node>, PoolAllocator<std::shared_ptr<Node>>>;
@@ -47,7 +90,10 @@ struct Node {
   bool requires_grad = false;
   bool retain_grad = false;  // keep the gradient of an interior node
   bool released = false;     // its graph was freed by backward()
-  const char* op = "leaf";   // op that produced it, for messages
+  // The gradient with its own graph, after backward(..., create_graph = true);
+  // empty otherwise. (It points back into the graph: zero_grad() drops it.)
+  std::shared_ptr<Node> grad_graph;
+  const char* op = "leaf";  // op that produced it, for messages
   NodeList inputs;
   BackwardFn backward;
   std::uint64_t mark = 0;  // visit stamp of the topological sort
@@ -113,10 +159,15 @@ class Tensor {
 
   /// Reverse-mode differentiation from this scalar. Gradients add up over
   /// calls until zero_grad(). The graph behind this tensor is freed afterwards
-  /// unless keep_graph is true.
-  void backward(bool keep_graph = false) const;
+  /// unless keep_graph is true. With create_graph the gradients are computed
+  /// by recorded ops, so grad_tensor() can be differentiated again; the graph
+  /// is then kept (the gradients' graph refers to it).
+  void backward(bool keep_graph = false, bool create_graph = false) const;
   /// Same, from a non-scalar tensor with an explicit seed gradient of its shape.
-  void backward(const Array& seed, bool keep_graph = false) const;
+  void backward(const Array& seed, bool keep_graph = false, bool create_graph = false) const;
+  /// The gradient as a Tensor: after backward(..., create_graph = true) it
+  /// carries its own graph; otherwise a constant copy of grad().
+  Tensor grad_tensor() const;
 
   /// The same value, cut from the graph (no gradient flows through it).
   Tensor detach() const;
@@ -169,6 +220,29 @@ class BackwardContext {
   Node& node_;
 };
 
+/// The same interface with Tensors, for the create_graph path: gy(), x(i) and
+/// y() are Tensors, and the rule's arithmetic records ops (so the gradient it
+/// produces can be differentiated again). Built by the engine only.
+class GraphContext {
+ public:
+  using GradMap = std::unordered_map<const Node*, Tensor>;
+  GraphContext(Node& node, const std::shared_ptr<Node>& self, GradMap& grads)
+      : node_(node), self_(self), grads_(grads) {}
+  Tensor gy() const;
+  Tensor take_gy() const { return gy(); }
+  Tensor y() const;
+  Tensor x(std::size_t i) const;
+  bool needs(std::size_t i) const;
+  /// Adds g to input i's gradient, summing over broadcast axes by a recorded op.
+  void add(std::size_t i, const Tensor& g);
+  const char* op() const;
+
+ private:
+  Node& node_;
+  const std::shared_ptr<Node>& self_;
+  GradMap& grads_;
+};
+
 /// Whether ops record a graph on this thread (see NoGradGuard).
 bool grad_enabled();
 
@@ -205,20 +279,63 @@ using detect_anomaly = AnomalyGuard;
 
 namespace detail {
 bool any_requires_grad(std::initializer_list<Tensor> inputs);
-Tensor make_node(const char* op, Array&& value, std::initializer_list<Tensor> inputs,
-                 BackwardFn&& fn);
-Tensor make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs, BackwardFn&& fn);
+std::shared_ptr<Node> make_node(const char* op, Array&& value,
+                                std::initializer_list<Tensor> inputs);
+std::shared_ptr<Node> make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs);
 void check_finite(const char* op, const Array& value, const char* what);
+/// Thrown when a rule written for BackwardContext& only is differentiated twice.
+[[noreturn]] void no_second_order(GraphContext& c);
 }  // namespace detail
 
-/// Records an op's output: the value, its inputs and its backward closure.
+template <class F, bool Inline>
+struct BackwardFn::Table {
+  static F* get(void* p) {
+    if constexpr (Inline)
+      return static_cast<F*>(p);
+    else
+      return *static_cast<F**>(p);
+  }
+  static void run_array(void* p, BackwardContext& c) { (*get(p))(c); }
+  static void run_graph(void* p, GraphContext& c) {
+    if constexpr (std::is_invocable<F&, GraphContext&>::value)
+      (*get(p))(c);
+    else
+      detail::no_second_order(c);
+  }
+  static void destroy(void* p) {
+    if constexpr (Inline)
+      get(p)->~F();
+    else
+      delete get(p);
+  }
+  static constexpr Ops ops{run_array, run_graph, destroy};
+};
+
+template <class F>
+void BackwardFn::emplace(F&& f) {
+  using Fn = std::decay_t<F>;
+  reset();
+  constexpr bool fits = sizeof(Fn) <= kInline && alignof(Fn) <= alignof(std::max_align_t) &&
+                        std::is_nothrow_move_constructible<Fn>::value;
+  if constexpr (fits) {
+    ::new (static_cast<void*>(buf_)) Fn(std::forward<F>(f));
+  } else {
+    Fn* heap = new Fn(std::forward<F>(f));
+    ::new (static_cast<void*>(buf_)) Fn*(heap);
+  }
+  ops_ = &Table<Fn, fits>::ops;
+}
+
+/// Records an op's output: the value, its inputs and its backward rule.
 /// When no input requires a gradient, or grad mode is off, only the value is
-/// kept and the closure is never turned into a std::function.
+/// kept and the rule is never stored.
 template <class F>
 Tensor record(const char* op, Array value, std::initializer_list<Tensor> inputs, F&& backward) {
   if (anomaly_enabled()) detail::check_finite(op, value, "value");
   if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Tensor(std::move(value));
-  return detail::make_node(op, std::move(value), inputs, BackwardFn(std::forward<F>(backward)));
+  auto node = detail::make_node(op, std::move(value), inputs);
+  node->backward.emplace(std::forward<F>(backward));
+  return Tensor(std::move(node));
 }
 
 /// Same for ops with a run-time number of inputs (concat).
@@ -228,10 +345,33 @@ Tensor record(const char* op, Array value, const std::vector<Tensor>& inputs, F&
   bool any = false;
   for (const auto& t : inputs) any = any || t.requires_grad();
   if (!grad_enabled() || !any) return Tensor(std::move(value));
-  return detail::make_node(op, std::move(value), inputs, BackwardFn(std::forward<F>(backward)));
+  auto node = detail::make_node(op, std::move(value), inputs);
+  node->backward.emplace(std::forward<F>(backward));
+  return Tensor(std::move(node));
 }
 
 /// Sums g over the axes that broadcasting added or stretched, giving `shape`.
 Array sum_to(const Array& g, const Shape& shape);
+
+/// Options of xg::grad.
+struct GradOptions {
+  /// The seed dC/d(output) for each output; empty means 1 for one-element outputs.
+  std::vector<Tensor> seeds;
+  /// Record the gradient computation, so the results can be differentiated again.
+  bool create_graph = false;
+  /// Keep the outputs' graph for another backward (always kept with create_graph).
+  bool keep_graph = false;
+  /// Return an undefined Tensor for an input the outputs do not depend on
+  /// (otherwise that throws graph_error).
+  bool allow_unused = false;
+};
+
+/// The gradients of Σ_k ⟨seed_k, outputs_k⟩ with respect to each input, as
+/// Tensors. Nothing is accumulated into the inputs' grad(). With
+/// options.create_graph the results carry their own graph (any order).
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const GradOptions& options = {});
+/// One output, one input.
+Tensor grad(const Tensor& output, const Tensor& input, const GradOptions& options = {});
 
 }  // namespace xg

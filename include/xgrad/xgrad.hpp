@@ -7,6 +7,7 @@
 #include "xgrad/data/idx.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/functional.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"

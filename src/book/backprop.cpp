@@ -1,12 +1,14 @@
 // BP1-BP4 from the book, vectorised over a batch. Deliberately independent of
-// the autograd engine and of the ops' BLAS calls: the three matrix products are
-// written out as loops here so that a wrong transpose flag or leading dimension
-// in ops/linalg cannot be reproduced by the witness.
+// the autograd engine and of the ops' BLAS calls: the three matrix products
+// are xtensor-blas's xt::linalg::dot (exactly the book's np.dot) on explicit
+// transposes, not src/ops/blas.cpp's gemm with flags, so a wrong transpose
+// flag or leading dimension in ops/linalg cannot be reproduced by the witness.
 #include "xgrad/book/backprop.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
 
@@ -17,50 +19,17 @@ namespace {
 
 // ---- the three matrix products BP needs (all operands row-major, contiguous) ----
 
-// C = A · Bᵀ with A m×k and B n×k: each entry is a dot product of two contiguous rows.
+// C = A · Bᵀ with A m×k and B n×k (np.dot(A, B.T)).
 Array times_transposed(const Array& A, const Array& B) {
-  const std::size_t m = A.shape(0), k = A.shape(1), n = B.shape(0);
-  Array C = Array::from_shape({m, n});
-  for (std::size_t i = 0; i < m; ++i) {
-    const Scalar* a = A.data() + i * k;
-    for (std::size_t j = 0; j < n; ++j) {
-      const Scalar* b = B.data() + j * k;
-      double s = 0.0;  // double accumulation keeps the witness accurate in a float build
-      for (std::size_t t = 0; t < k; ++t) s += static_cast<double>(a[t]) * b[t];
-      C(i, j) = static_cast<Scalar>(s);
-    }
-  }
-  return C;
+  return xt::linalg::dot(A, Array(xt::transpose(B)));
 }
 
-// C = A · B with A m×n and B n×k: row i of C accumulates A(i,j) times row j of B.
-Array times(const Array& A, const Array& B) {
-  const std::size_t m = A.shape(0), n = A.shape(1), k = B.shape(1);
-  Array C = xt::zeros<Scalar>(Shape{m, k});
-  for (std::size_t i = 0; i < m; ++i) {
-    Scalar* c = C.data() + i * k;
-    for (std::size_t j = 0; j < n; ++j) {
-      const Scalar aij = A(i, j);
-      const Scalar* b = B.data() + j * k;
-      for (std::size_t t = 0; t < k; ++t) c[t] += aij * b[t];
-    }
-  }
-  return C;
-}
+// C = A · B with A m×n and B n×k (np.dot(A, B)).
+Array times(const Array& A, const Array& B) { return xt::linalg::dot(A, B); }
 
-// C = Aᵀ · B with A m×n and B m×k: row j of C accumulates A(i,j) times row i of B.
+// C = Aᵀ · B with A m×n and B m×k (np.dot(A.T, B)).
 Array transposed_times(const Array& A, const Array& B) {
-  const std::size_t m = A.shape(0), n = A.shape(1), k = B.shape(1);
-  Array C = xt::zeros<Scalar>(Shape{n, k});
-  for (std::size_t i = 0; i < m; ++i) {
-    const Scalar* b = B.data() + i * k;
-    for (std::size_t j = 0; j < n; ++j) {
-      const Scalar aij = A(i, j);
-      Scalar* c = C.data() + j * k;
-      for (std::size_t t = 0; t < k; ++t) c[t] += aij * b[t];
-    }
-  }
-  return C;
+  return xt::linalg::dot(Array(xt::transpose(A)), B);
 }
 
 // ---- activations ----

@@ -13,9 +13,12 @@ namespace xg::book {
 
 std::string to_string(OutputKind kind) {
   switch (kind) {
-    case OutputKind::sigmoid_quadratic: return "sigmoid+quadratic";
-    case OutputKind::sigmoid_cross_entropy: return "sigmoid+cross-entropy";
-    case OutputKind::softmax_log_likelihood: return "softmax+log-likelihood";
+    case OutputKind::sigmoid_quadratic:
+      return "sigmoid+quadratic";
+    case OutputKind::sigmoid_cross_entropy:
+      return "sigmoid+cross-entropy";
+    case OutputKind::softmax_log_likelihood:
+      return "softmax+log-likelihood";
   }
   return "?";
 }
@@ -44,10 +47,10 @@ Diff compare(const Array& a, const Array& b) {
 
 }  // namespace
 
-CheckResult compare_with_closed_form(const CheckCase& c, const Array& X, const Array& Y,
-                                     Rng& rng) {
+CheckResult compare_with_closed_form(const CheckCase& c, const Array& X, const Array& Y, Rng& rng) {
   const bool softmax = c.kind == OutputKind::softmax_log_likelihood;
-  auto model = nn::mlp(c.sizes, "sigmoid", rng, nn::Init::default_, softmax ? "softmax" : "sigmoid");
+  auto model =
+      nn::mlp(c.sizes, "sigmoid", rng, nn::Init::default_, softmax ? "softmax" : "sigmoid");
 
   Network net;
   std::vector<std::shared_ptr<nn::Linear>> linears;
@@ -58,13 +61,19 @@ CheckResult compare_with_closed_form(const CheckCase& c, const Array& X, const A
       net.biases.push_back(lin->bias().value());
     }
 
-  Tensor a = (*model)(Tensor(X));
   Tensor y(Y);
   Tensor cost;
+  // The fused costs take the logits, so δ^L = a − y exactly (BP1).
   switch (c.kind) {
-    case OutputKind::sigmoid_quadratic: cost = quadratic_cost(a, y); break;
-    case OutputKind::sigmoid_cross_entropy: cost = cross_entropy_cost(a, y); break;
-    case OutputKind::softmax_log_likelihood: cost = log_likelihood_cost(a, y); break;
+    case OutputKind::sigmoid_quadratic:
+      cost = quadratic_cost((*model)(Tensor(X)), y);
+      break;
+    case OutputKind::sigmoid_cross_entropy:
+      cost = sigmoid_cross_entropy(model->forward_logits(Tensor(X), "sigmoid"), y);
+      break;
+    case OutputKind::softmax_log_likelihood:
+      cost = softmax_log_likelihood(model->forward_logits(Tensor(X), "softmax"), y);
+      break;
   }
   if (c.lambda > 0) cost = cost + l2_penalty(model->weights(), c.lambda, c.n);
   model->zero_grad();

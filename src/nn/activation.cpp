@@ -8,6 +8,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "ops/backward.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/nn/softmax.hpp"
 
@@ -20,17 +21,25 @@ Array Sigmoid::f(const Array& z) {
   Array e = xt::exp(-xt::abs(z));
   return xt::where(z >= Scalar(0), Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e));
 }
-// σ' = a(1 − a)
-Array Sigmoid::df(const Array&, const Array& a) { return a * (Scalar(1) - a); }
+// σ' = a(1 − a)   (σ'' = σ'(1 − 2a) follows by differentiating this)
+template <class T>
+T Sigmoid::df(const T&, const T& a) {
+  return a * (Scalar(1) - a);
+}
 
 Array Tanh::f(const Array& z) { return xt::tanh(z); }
 // tanh' = 1 − a²
-Array Tanh::df(const Array&, const Array& a) { return Scalar(1) - a * a; }
+template <class T>
+T Tanh::df(const T&, const T& a) {
+  return Scalar(1) - a * a;
+}
 
 Array ReLU::f(const Array& z) { return xt::maximum(z, Scalar(0)); }
-// ReLU' = [z > 0]: 0 at the kink, the house convention.
-Array ReLU::df(const Array& z, const Array&) {
-  return xt::where(z > Scalar(0), Scalar(1), Scalar(0));
+// ReLU' = [z > 0]: 0 at the kink, the house convention. A step is piecewise
+// constant, so it enters the graph as a constant: ReLU'' = 0 away from 0.
+template <class T>
+T ReLU::df(const T& z, const T&) {
+  return T(Array(xt::where(bw::value(z) > Scalar(0), Scalar(1), Scalar(0))));
 }
 
 // ln(1+e^z) = max(z,0) + ln(1+e^{−|z|}): the exponent is never positive.
@@ -38,12 +47,44 @@ Array Softplus::f(const Array& z) {
   return xt::maximum(z, Scalar(0)) + xt::log1p(xt::exp(-xt::abs(z)));
 }
 // softplus' = σ(z)
-Array Softplus::df(const Array& z, const Array&) { return Sigmoid::f(z); }
+template <class T>
+T Softplus::df(const T& z, const T&) {
+  return bw::sigmoid(z);
+}
 
 Array Identity::f(const Array& z) { return z; }
-Array Identity::df(const Array& z, const Array&) { return xt::ones_like(z); }
+// identity' = 1, a constant
+template <class T>
+T Identity::df(const T& z, const T&) {
+  return T(Array(xt::ones_like(bw::value(z))));
+}
+
+// Each rule instantiated for both paths.
+#define XG_ACTIVATION_DF_(A)                               \
+  template Array A::df<Array>(const Array&, const Array&); \
+  template Tensor A::df<Tensor>(const Tensor&, const Tensor&);
+XG_ACTIVATION_DF_(Sigmoid)
+XG_ACTIVATION_DF_(Tanh)
+XG_ACTIVATION_DF_(ReLU)
+XG_ACTIVATION_DF_(Softplus)
+XG_ACTIVATION_DF_(Identity)
+#undef XG_ACTIVATION_DF_
 
 }  // namespace xg::activations
+
+namespace xg::bw {
+Array sigmoid(const Array& z) { return activations::Sigmoid::f(z); }
+Tensor sigmoid(const Tensor& z) { return xg::sigmoid(z); }
+}  // namespace xg::bw
+
+namespace xg::detail {
+void activation_without_second_order(const char* name) {
+  throw graph_error(std::string("activation '") + name +
+                    "' cannot be differentiated twice: its df takes Arrays only. Write it as "
+                    "`template <class T> static T df(const T& z, const T& a)` with operations "
+                    "that exist for Arrays and Tensors (docs/extending.md)");
+}
+}  // namespace xg::detail
 
 namespace xg {
 

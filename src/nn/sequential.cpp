@@ -33,6 +33,21 @@ Tensor Sequential::forward(const Tensor& x) {
   return h;
 }
 
+bool Sequential::ends_with(const std::string& type) const {
+  return !layers_.empty() && layers_.back()->type_name() == type;
+}
+
+Tensor Sequential::forward_logits(const Tensor& x, const std::string& activation) {
+  if (!ends_with(activation))
+    throw value_error("Sequential::forward_logits: the last layer is " +
+                      (layers_.empty() ? std::string("missing (empty Sequential)")
+                                       : "'" + layers_.back()->type_name() + "'") +
+                      ", not the activation '" + activation + "' whose logits were asked for");
+  Tensor h = x;
+  for (std::size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->forward(h);
+  return h;
+}
+
 std::string Sequential::describe() const {
   std::string s = "Sequential(";
   for (std::size_t i = 0; i < layers_.size(); ++i) s += (i ? ", " : "") + layers_[i]->describe();

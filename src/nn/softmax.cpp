@@ -1,10 +1,12 @@
 // Softmax and log-softmax over the last axis, max-subtracted.
 #include "xgrad/nn/softmax.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "ops/backward.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg {
@@ -37,11 +39,12 @@ Tensor softmax(const Tensor& z) {
   Array e = xt::exp(v - row_max);
   Array s = row_sum(e, axis);
   e /= s;
-  return record("softmax", std::move(e), {z}, [axis](BackwardContext& c) {
+  return record("softmax", std::move(e), {z}, [axis](auto& c) {
     if (!c.needs(0)) return;
-    const Array& a = c.y();
-    Array dot = row_sum(c.gy() * a, axis);
-    c.add(0, a * (c.gy() - dot));
+    const auto& a = c.y();
+    const auto& g = c.gy();
+    auto dot = bw::row_sum(g * a, axis);
+    c.add(0, a * (g - dot));
   });
 }
 
@@ -57,11 +60,40 @@ Tensor log_softmax(const Tensor& z) {
   // log fails to compile for AVX-512BW targets without optimisation (-O0).
   for (auto& total : log_norm) total = std::log(total);
   shifted -= log_norm;
-  return record("log_softmax", std::move(shifted), {z}, [axis](BackwardContext& c) {
+  return record("log_softmax", std::move(shifted), {z}, [axis](auto& c) {
     if (!c.needs(0)) return;
-    Array total = row_sum(c.gy(), axis);
-    c.add(0, c.gy() - xt::exp(c.y()) * total);
+    const auto& g = c.gy();
+    auto total = bw::row_sum(g, axis);
+    c.add(0, g - exp(c.y()) * total);
   });
 }
+
+namespace detail {
+
+Array log_softmax_rows(const Array& z) {
+  Array out = Array::from_shape(z.shape());
+  const std::size_t k = z.dimension() == 0 ? 1 : z.shape().back();
+  const std::size_t rows = k == 0 ? 0 : z.size() / k;
+  const Scalar* in = z.data();
+  Scalar* o = out.data();
+  for (std::size_t r = 0; r < rows; ++r, in += k, o += k) {
+    double mx = in[0];
+    for (std::size_t j = 1; j < k; ++j) mx = std::max(mx, static_cast<double>(in[j]));
+    double sum = 0.0;
+    for (std::size_t j = 0; j < k; ++j) sum += std::exp(in[j] - mx);
+    const double shift = mx + std::log(sum);
+    for (std::size_t j = 0; j < k; ++j) o[j] = static_cast<Scalar>(in[j] - shift);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+namespace bw {
+Array log_softmax(const Array& z) { return detail::log_softmax_rows(z); }
+Tensor log_softmax(const Tensor& z) { return xg::log_softmax(z); }
+Array softmax(const Array& z) { return xt::exp(detail::log_softmax_rows(z)); }
+Tensor softmax(const Tensor& z) { return xg::softmax(z); }
+}  // namespace bw
 
 }  // namespace xg

@@ -1,22 +1,42 @@
 // Matrix products by BLAS gemm. Transposes are gemm flags, never copies, and
 // gradients accumulate straight into the inputs' buffers (beta = 1).
+#include "ops/backward.hpp"
 #include "ops/blas.hpp"
 #include "ops/broadcast.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg {
 
-namespace {
+namespace bw {
 
-/// Adds alpha·op(A)·op(B) to input i's gradient in place.
-void gemm_into_grad(BackwardContext& c, std::size_t i, bool ta, bool tb, const Array& a,
-                    const Array& b) {
+void add_matmul(BackwardContext& c, std::size_t i, const Array& a, const Array& b, bool ta,
+                bool tb) {
   bool fresh = false;
   Array& g = c.grad_buffer(i, fresh);
   detail::gemm(ta, tb, Scalar(1), a, b, fresh ? Scalar(0) : Scalar(1), g);
 }
 
-}  // namespace
+void add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b, bool ta,
+                bool tb) {
+  c.add(i, matmul(a, b, ta, tb));
+}
+
+void add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
+  bool fresh = false;
+  Array& gb = c.grad_buffer(i, fresh);
+  const std::size_t rows = G.shape()[0], cols = G.shape()[1];
+  Scalar* out = gb.data();
+  if (fresh) std::fill(out, out + cols, Scalar(0));
+  const Scalar* g = G.data();
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
+}
+
+void add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) {
+  c.add(i, reshape(sum(g, 0), c.x(i).shape()));
+}
+
+}  // namespace bw
 
 // C = op(A)·op(B);  dop(A) = G·op(B)ᵀ,  dop(B) = op(A)ᵀ·G
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
@@ -32,21 +52,19 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                       std::to_string(k) + " vs " + std::to_string(kb) + ")");
   Array y = Array::from_shape({m, n});
   detail::gemm(ta, tb, Scalar(1), a.value(), b.value(), Scalar(0), y);
-  return record("matmul", std::move(y), {a, b}, [ta, tb](BackwardContext& c) {
-    const Array& A = c.x(0);
-    const Array& B = c.x(1);
-    const Array& G = c.gy();
+  return record("matmul", std::move(y), {a, b}, [ta, tb](auto& c) {
+    const auto& G = c.gy();
     if (c.needs(0)) {
       if (!ta)
-        gemm_into_grad(c, 0, false, !tb, G, B);  // dA = G·op(B)ᵀ
+        bw::add_matmul(c, 0, G, c.x(1), false, !tb);  // dA = G·op(B)ᵀ
       else
-        gemm_into_grad(c, 0, tb, true, B, G);  // dA = op(B)·Gᵀ
+        bw::add_matmul(c, 0, c.x(1), G, tb, true);  // dA = op(B)·Gᵀ
     }
     if (c.needs(1)) {
       if (!tb)
-        gemm_into_grad(c, 1, !ta, false, A, G);  // dB = op(A)ᵀ·G
+        bw::add_matmul(c, 1, c.x(0), G, !ta, false);  // dB = op(A)ᵀ·G
       else
-        gemm_into_grad(c, 1, true, ta, G, A);  // dB = Gᵀ·op(A)
+        bw::add_matmul(c, 1, G, c.x(0), true, ta);  // dB = Gᵀ·op(A)
     }
   });
 }
@@ -72,20 +90,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Scalar* yp = y.data();
   for (std::size_t r = 0; r < m; ++r) std::copy(bias, bias + n_out, yp + r * n_out);
   detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
-  return record("linear", std::move(y), {x, w, b}, [](BackwardContext& c) {
-    const Array& G = c.gy();
-    if (c.needs(0)) gemm_into_grad(c, 0, false, false, G, c.x(1));
-    if (c.needs(1)) gemm_into_grad(c, 1, true, false, G, c.x(0));
-    if (c.needs(2)) {
-      bool fresh = false;
-      Array& gb = c.grad_buffer(2, fresh);
-      const std::size_t rows = G.shape()[0], cols = G.shape()[1];
-      Scalar* out = gb.data();
-      if (fresh) std::fill(out, out + cols, Scalar(0));
-      const Scalar* g = G.data();
-      for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
-    }
+  return record("linear", std::move(y), {x, w, b}, [](auto& c) {
+    const auto& G = c.gy();
+    if (c.needs(0)) bw::add_matmul(c, 0, G, c.x(1), false, false);
+    if (c.needs(1)) bw::add_matmul(c, 1, G, c.x(0), true, false);
+    if (c.needs(2)) bw::add_row_sum(c, 2, G);
   });
 }
 

@@ -179,7 +179,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       Tensor x{Array()}, y{Array()};
       while (batches.next_into(x.mutable_value(), y.mutable_value())) {
         optimizer.zero_grad();
-        Tensor loss = cost(model(x), y);
+        Tensor loss = cost_on_model(cost, model, x, y);
         const double value = loss.item();
         if (!std::isfinite(value)) {
           std::ostringstream msg;

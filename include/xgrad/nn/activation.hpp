@@ -2,13 +2,21 @@
 // Activations. One struct holds an activation's value f and derivative df;
 // the template activate<A> turns it into a differentiable op, Activation<A>
 // into a Module, and the registry gives it a name for the CLI and model files.
-// Adding your own (both ways, with a gradient check): docs/extending.md.
+//
+// Second order: df is written ONCE as a template over T = Array (first-order
+// fast path) and T = Tensor (create_graph: df made of differentiable ops, so
+// the activation can be differentiated again). An activation whose df takes
+// Arrays only still trains; differentiating it twice throws graph_error
+// naming it. Adding your own (both ways, with a gradient check): docs/extending.md.
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "xgrad/nn/module.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xg::activations {
@@ -17,48 +25,71 @@ namespace xg::activations {
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
   static Array f(const Array& z);  // e^{−|z|} never overflows: finite for any |z|
-  static Array df(const Array& z, const Array& a);
+  template <class T>
+  static T df(const T& z, const T& a);
 };
 
 /// tanh(z);  tanh'(z) = 1 − tanh²(z)
 struct Tanh {
   static constexpr const char* name = "tanh";
   static Array f(const Array& z);
-  static Array df(const Array& z, const Array& a);
+  template <class T>
+  static T df(const T& z, const T& a);
 };
 
 /// max(z, 0);  ReLU'(z) = 1 for z > 0, else 0 (including z = 0)
 struct ReLU {
   static constexpr const char* name = "relu";
   static Array f(const Array& z);
-  static Array df(const Array& z, const Array& a);
+  template <class T>
+  static T df(const T& z, const T& a);
 };
 
 /// softplus(z) = ln(1+e^z) = max(z,0) + log1p(e^{−|z|});  softplus'(z) = σ(z)
 struct Softplus {
   static constexpr const char* name = "softplus";
   static Array f(const Array& z);
-  static Array df(const Array& z, const Array& a);
+  template <class T>
+  static T df(const T& z, const T& a);
 };
 
 /// z;  1
 struct Identity {
   static constexpr const char* name = "identity";
   static Array f(const Array& z);
-  static Array df(const Array& z, const Array& a);
+  template <class T>
+  static T df(const T& z, const T& a);
 };
 
 }  // namespace xg::activations
 
 namespace xg {
 
+namespace detail {
+template <class A, class = void>
+struct has_tensor_df : std::false_type {};
+template <class A>
+struct has_tensor_df<
+    A, std::void_t<decltype(A::df(std::declval<const Tensor&>(), std::declval<const Tensor&>()))>>
+    : std::true_type {};
+[[noreturn]] void activation_without_second_order(const char* name);
+}  // namespace detail
+
 /// The op for any activation struct A: y = A::f(z), dC/dz = dC/dy ⊙ A::df(z, y).
 /// Op name = A::name. A needs `static constexpr const char* name`,
-/// `static Array f(const Array&)` and `static Array df(const Array& z, const Array& a)`.
+/// `static Array f(const Array&)` and `df(z, a)`: best
+/// `template <class T> static T df(const T& z, const T& a)` written with
+/// operations that exist for Arrays and Tensors (second order then works);
+/// `static Array df(const Array&, const Array&)` gives first order only.
 template <class A>
 Tensor activate(const Tensor& z) {
-  return record(A::name, A::f(z.value()), {z}, [](BackwardContext& c) {
-    if (c.needs(0)) c.add(0, c.gy() * A::df(c.x(0), c.y()));
+  return record(A::name, A::f(z.value()), {z}, [](auto& c) -> void {
+    if (!c.needs(0)) return;
+    if constexpr (std::is_same<std::decay_t<decltype(c)>, GraphContext>::value &&
+                  !detail::has_tensor_df<A>::value)
+      detail::activation_without_second_order(A::name);
+    else
+      c.add(0, c.gy() * A::df(c.x(0), c.y()));
   });
 }
 
@@ -66,13 +97,6 @@ Tensor sigmoid(const Tensor& z);
 Tensor tanh(const Tensor& z);
 Tensor relu(const Tensor& z);
 Tensor softplus(const Tensor& z);
-
-/// Softmax over the last axis (each row of a 2-D batch sums to 1), computed
-/// with the row maximum subtracted so it is finite for any finite input.
-/// Op name "softmax". Code: src/nn/softmax.cpp.
-Tensor softmax(const Tensor& z);
-/// ln softmax(z) over the last axis, as z − max − ln Σ e^{z−max}. Op name "log_softmax".
-Tensor log_softmax(const Tensor& z);
 
 }  // namespace xg
 

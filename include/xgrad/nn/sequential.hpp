@@ -27,6 +27,12 @@ class Sequential : public Module {
 
   /// value_error for an empty Sequential.
   Tensor forward(const Tensor& x) override;
+  /// Whether the last layer's type_name() is `type` (false when empty).
+  bool ends_with(const std::string& type) const;
+  /// Every layer but the last, which must be the activation `activation`
+  /// (value_error naming both otherwise): the logits that activation would
+  /// turn into outputs, for a cost that fuses with it (Cost::from_logits).
+  Tensor forward_logits(const Tensor& x, const std::string& activation);
   std::string type_name() const override { return "Sequential"; }
   /// "Sequential(Linear(784, 30), sigmoid, Linear(30, 10), sigmoid)"
   std::string describe() const override;

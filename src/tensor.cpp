@@ -1,4 +1,7 @@
-// The engine: graph recording, the topological sort, backward and release.
+// The engine: graph recording, the topological sort, backward (the array
+// fast path and the create_graph path) and release.
+#include "xgrad/tensor.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -6,7 +9,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "xgrad/limits.hpp"
-#include "xgrad/tensor.hpp"
+#include "xgrad/ops.hpp"
 
 namespace xg {
 
@@ -111,6 +114,7 @@ Array& Tensor::mutable_grad() { return const_cast<Array&>(grad()); }
 void Tensor::zero_grad() {
   Node& n = checked();
   n.has_grad = false;
+  n.grad_graph.reset();
   // Keep the buffer's memory: the next backward overwrites it in place.
 }
 
@@ -156,7 +160,23 @@ class ScratchLease {
   Scratch& s_;
 };
 
-void run_backward(Node& root, Array seed, bool keep_graph) {
+/// Frees the closures of the nodes in `order`, then their edges all at once:
+/// freeing an edge may destroy a node that `order` still points to. The
+/// caller clears `edges` newest first (each Node destructor unlinks iteratively).
+template <class Order>
+void release(Order& order, std::vector<std::shared_ptr<Node>>& edges) {
+  for (auto& p : order) {
+    Node* n = &*p;
+    if (!n->backward) continue;
+    n->backward = nullptr;
+    n->released = true;
+    for (auto& in : n->inputs) edges.push_back(std::move(in));
+    n->inputs.clear();
+  }
+  order.clear();
+}
+
+void check_root(const Node& root, const Array& seed) {
   if (!root.requires_grad)
     throw graph_error(std::string("backward: tensor (op '") + root.op +
                       "') does not require grad: no input of its graph has requires_grad set");
@@ -167,6 +187,16 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
   if (!shapes_equal(seed.shape(), root.value.shape()))
     throw shape_error("backward: seed gradient of shape " + shape_str(seed.shape()) +
                       " does not match the tensor's shape " + shape_str(root.value.shape()));
+}
+
+[[noreturn]] void throw_released(const Node& in) {
+  throw graph_error(std::string("backward: input produced by op '") + in.op +
+                    "' belongs to a graph already freed by an earlier backward(); "
+                    "call backward(/*keep_graph=*/true) to reuse it");
+}
+
+void run_backward(Node& root, Array seed, bool keep_graph) {
+  check_root(root, seed);
 
   // Iterative post-order DFS: inputs come before the nodes that use them.
   const std::uint64_t stamp = ++g_visit_stamp;
@@ -180,10 +210,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
     if (next < node->inputs.size()) {
       Node* in = node->inputs[next++].get();
       if (in->requires_grad && in->mark != stamp) {
-        if (in->released)
-          throw graph_error(std::string("backward: input produced by op '") + in->op +
-                            "' belongs to a graph already freed by an earlier backward(); "
-                            "call backward(/*keep_graph=*/true) to reuse it");
+        if (in->released) throw_released(*in);
         in->mark = stamp;
         stack.emplace_back(in, 0);
       }
@@ -203,7 +230,10 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
   const bool anomaly = anomaly_enabled();
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node& n = **it;
-    if (!n.backward) continue;  // a leaf: its gradient stays
+    if (!n.backward) {  // a leaf: its gradient stays (now without a graph)
+      if (n.grad_graph) n.grad_graph.reset();
+      continue;
+    }
     if (n.has_grad) {
       BackwardContext ctx(n);
       n.backward(ctx);
@@ -218,37 +248,163 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
     }
   }
 
-  if (!keep_graph) {
-    // Free closures first, then edges all at once: freeing an edge may
-    // destroy a node that `order` still points to.
-    std::vector<std::shared_ptr<Node>>& edges = lease.get().edges;
-    for (Node* n : order) {
-      if (!n->backward) continue;
-      n->backward = nullptr;
-      n->released = true;
-      for (auto& in : n->inputs) edges.push_back(std::move(in));
-      n->inputs.clear();
+  if (!keep_graph) release(order, lease.get().edges);
+}
+
+// The create_graph path: the same walk, but gradients are Tensors kept in a
+// map (not in the nodes), each op's rule runs over a GraphContext, and with
+// `record` off the rules run under NoGradGuard (constant Tensors).
+struct GraphPass {
+  std::vector<std::shared_ptr<Node>> order;  // inputs before their users
+  GraphContext::GradMap grads;
+};
+
+void run_graph_backward(GraphPass& pass, const std::vector<Tensor>& roots,
+                        const std::vector<Array>& seeds, bool record) {
+  const std::uint64_t stamp = ++g_visit_stamp;
+  std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack;
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    const std::shared_ptr<Node>& root = roots[r].node_ptr();
+    check_root(*root, seeds[r]);
+    if (root->mark == stamp) continue;
+    root->mark = stamp;
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        const std::shared_ptr<Node>& in = node->inputs[next++];
+        if (in->requires_grad && in->mark != stamp) {
+          if (in->released) throw_released(*in);
+          in->mark = stamp;
+          stack.emplace_back(in, 0);
+        }
+      } else {
+        pass.order.push_back(std::move(node));
+        stack.pop_back();
+      }
     }
-    order.clear();
-    // The lease clears `edges`; each Node destructor unlinks iteratively.
+  }
+  std::unique_ptr<NoGradGuard> no_grad;
+  if (!record) no_grad = std::make_unique<NoGradGuard>();
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    Tensor& g = pass.grads[roots[r].node()];
+    Tensor s(Array(seeds[r]));
+    g = g.defined() ? g + s : s;
+  }
+  const bool anomaly = anomaly_enabled();
+  for (auto it = pass.order.rbegin(); it != pass.order.rend(); ++it) {
+    Node& n = **it;
+    if (!n.backward) continue;
+    auto found = pass.grads.find(&n);
+    if (found == pass.grads.end()) continue;
+    GraphContext ctx(n, *it, pass.grads);
+    n.backward(ctx);
+    if (anomaly) {
+      for (const auto& in : n.inputs) {
+        auto g = pass.grads.find(in.get());
+        if (g != pass.grads.end()) detail::check_finite(n.op, g->second.value(), "gradient");
+      }
+    }
+  }
+}
+
+Array ones_like_value(const Node& n) {
+  Array seed = Array::from_shape(n.value.shape());
+  seed.fill(Scalar(1));
+  return seed;
+}
+
+void graph_backward_into_nodes(const Tensor& root, Array seed) {
+  GraphPass pass;
+  run_graph_backward(pass, {root}, {std::move(seed)}, /*record=*/true);
+  for (const auto& p : pass.order) {
+    Node& n = *p;
+    if (n.backward && !n.retain_grad) continue;
+    auto found = pass.grads.find(&n);
+    if (found == pass.grads.end()) continue;
+    const Tensor& g = found->second;
+    Tensor total = g;
+    if (n.has_grad) total = (n.grad_graph ? Tensor(n.grad_graph) : Tensor(Array(n.grad))) + g;
+    n.grad = total.value();
+    n.has_grad = true;
+    n.grad_graph = total.node_ptr();
   }
 }
 
 }  // namespace
 
-void Tensor::backward(bool keep_graph) const {
+void Tensor::backward(bool keep_graph, bool create_graph) const {
   const Node& n = checked();
   if (n.value.size() != 1)
     throw shape_error("backward: called without a seed gradient on a tensor of shape " +
                       shape_str(n.value.shape()) +
                       "; only a one-element tensor has an implicit seed of 1");
-  Array seed = Array::from_shape(n.value.shape());
-  seed.fill(Scalar(1));
-  run_backward(checked(), std::move(seed), keep_graph);
+  if (create_graph) return graph_backward_into_nodes(*this, ones_like_value(n));
+  run_backward(checked(), ones_like_value(n), keep_graph);
 }
 
-void Tensor::backward(const Array& seed, bool keep_graph) const {
+void Tensor::backward(const Array& seed, bool keep_graph, bool create_graph) const {
+  if (create_graph) return graph_backward_into_nodes(*this, seed);
   run_backward(checked(), Array(seed), keep_graph);
+}
+
+Tensor Tensor::grad_tensor() const {
+  const Node& n = checked();
+  if (n.grad_graph) return Tensor(n.grad_graph);
+  return Tensor(Array(grad()));
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const GradOptions& options) {
+  if (outputs.empty()) throw value_error("grad: no outputs given");
+  if (!options.seeds.empty() && options.seeds.size() != outputs.size())
+    throw value_error("grad: " + std::to_string(options.seeds.size()) + " seeds for " +
+                      std::to_string(outputs.size()) + " outputs");
+  std::vector<Array> seeds;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    if (!outputs[k].defined())
+      throw value_error("grad: output " + std::to_string(k) + " is undefined");
+    const Node& n = *outputs[k].node();
+    if (!options.seeds.empty()) {
+      seeds.push_back(options.seeds[k].value());
+    } else if (n.value.size() == 1) {
+      seeds.push_back(ones_like_value(n));
+    } else {
+      throw shape_error("grad: output " + std::to_string(k) + " has shape " +
+                        shape_str(n.value.shape()) +
+                        "; give a seed of that shape in GradOptions::seeds");
+    }
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].requires_grad())
+      throw graph_error("grad: input " + std::to_string(i) + " (op '" + inputs[i].op() +
+                        "') does not require grad");
+  GraphPass pass;
+  run_graph_backward(pass, outputs, seeds, options.create_graph);
+  std::vector<Tensor> result;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto found = pass.grads.find(inputs[i].node());
+    if (found != pass.grads.end()) {
+      result.push_back(found->second);
+    } else if (options.allow_unused) {
+      result.emplace_back();
+    } else {
+      throw graph_error("grad: input " + std::to_string(i) + " (op '" + inputs[i].op() +
+                        "', shape " + shape_str(inputs[i].value().shape()) +
+                        ") was not used to compute the outputs (set allow_unused)");
+    }
+  }
+  if (!options.create_graph && !options.keep_graph) {
+    pass.grads.clear();
+    std::vector<std::shared_ptr<Node>> edges;
+    release(pass.order, edges);
+    while (!edges.empty()) edges.pop_back();
+  }
+  return result;
+}
+
+Tensor grad(const Tensor& output, const Tensor& input, const GradOptions& options) {
+  return grad(std::vector<Tensor>{output}, std::vector<Tensor>{input}, options).front();
 }
 
 // ---------------------------------------------------------------- context
@@ -272,6 +428,22 @@ Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
   in.has_grad = true;
   return in.grad;
+}
+
+Tensor GraphContext::gy() const { return grads_.at(&node_); }
+Tensor GraphContext::y() const { return Tensor(self_); }
+Tensor GraphContext::x(std::size_t i) const { return Tensor(node_.inputs[i]); }
+bool GraphContext::needs(std::size_t i) const { return node_.inputs[i]->requires_grad; }
+const char* GraphContext::op() const { return node_.op; }
+
+void GraphContext::add(std::size_t i, const Tensor& g) {
+  const Node& in = *node_.inputs[i];
+  if (!in.requires_grad) return;
+  Tensor share = g;
+  if (!shapes_equal(g.value().shape(), in.value.shape()))
+    share = sum_to(g, Shape(in.value.shape().begin(), in.value.shape().end()));
+  Tensor& slot = grads_[&in];
+  slot = slot.defined() ? slot + share : share;
 }
 
 Array sum_to(const Array& g, const Shape& shape) {
@@ -313,23 +485,28 @@ bool any_requires_grad(std::initializer_list<Tensor> inputs) {
 }
 
 template <class Inputs>
-Tensor make_node_impl(const char* op, Array&& value, const Inputs& inputs, BackwardFn&& fn) {
+std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs& inputs) {
   auto node = std::allocate_shared<Node>(PoolAllocator<Node>(), std::move(value));
   node->op = op;
   node->requires_grad = true;
   node->inputs.reserve(inputs.size());
   for (const auto& t : inputs) node->inputs.push_back(t.node_ptr());
-  node->backward = std::move(fn);
-  return Tensor(std::move(node));
+  return node;
 }
 
-Tensor make_node(const char* op, Array&& value, std::initializer_list<Tensor> inputs,
-                 BackwardFn&& fn) {
-  return make_node_impl(op, std::move(value), inputs, std::move(fn));
+std::shared_ptr<Node> make_node(const char* op, Array&& value,
+                                std::initializer_list<Tensor> inputs) {
+  return make_node_impl(op, std::move(value), inputs);
 }
-Tensor make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs,
-                 BackwardFn&& fn) {
-  return make_node_impl(op, std::move(value), inputs, std::move(fn));
+std::shared_ptr<Node> make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs) {
+  return make_node_impl(op, std::move(value), inputs);
+}
+
+void no_second_order(GraphContext& c) {
+  throw graph_error(std::string("op '") + c.op() +
+                    "' has no second-order rule: its backward takes a BackwardContext& only, "
+                    "so its gradient cannot be differentiated again (write the rule as a "
+                    "generic lambda [](auto& c) over differentiable ops, docs/autograd.md)");
 }
 
 void check_finite(const char* op, const Array& value, const char* what) {

@@ -1,0 +1,100 @@
+// Jacobians, Hessians and Hessian-vector products from xg::grad.
+#include "xgrad/functional.hpp"
+
+#include <xtensor/xbuilder.hpp>
+
+#include "xgrad/ops.hpp"
+
+namespace xg {
+
+namespace {
+
+/// Row r of a rows × cols matrix set from the flat values of t (zeros if undefined).
+void set_row(Array& m, std::size_t r, const Tensor& t) {
+  const std::size_t cols = m.shape()[1];
+  for (std::size_t c = 0; c < cols; ++c) m(r, c) = t.defined() ? t.value().data()[c] : Scalar(0);
+}
+
+Tensor fresh_leaf(const Tensor& x) { return Tensor(Array(x.value()), true); }
+
+}  // namespace
+
+std::vector<Array> hvp(const ParamsFn& f, const std::vector<Tensor>& params,
+                       const std::vector<Array>& v) {
+  if (v.size() != params.size())
+    throw value_error("hvp: " + std::to_string(v.size()) + " directions for " +
+                      std::to_string(params.size()) + " parameters");
+  Tensor c = f(params);
+  if (c.size() != 1)
+    throw shape_error("hvp: f must return a one-element cost, got shape " +
+                      shape_str(c.value().shape()));
+  GradOptions o;
+  o.create_graph = true;
+  o.allow_unused = true;
+  std::vector<Tensor> g = grad({c}, params, o);
+  // ⟨∇C, v⟩, then its gradient: H·v.
+  Tensor dot = Tensor::scalar(0);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    if (!detail::shapes_equal(v[i].shape(), params[i].value().shape()))
+      throw shape_error("hvp: direction " + std::to_string(i) + " has shape " +
+                        shape_str(v[i].shape()) + ", its parameter " +
+                        shape_str(params[i].value().shape()));
+    if (g[i].defined()) dot = dot + sum(g[i] * Tensor(v[i]));
+  }
+  std::vector<Array> out;
+  std::vector<Tensor> h;
+  if (dot.requires_grad()) {
+    GradOptions o2;
+    o2.allow_unused = true;
+    h = grad({dot}, params, o2);
+  }
+  for (std::size_t i = 0; i < params.size(); ++i)
+    out.push_back(i < h.size() && h[i].defined() ? h[i].value()
+                                                 : Array(xt::zeros<Scalar>(params[i].shape())));
+  return out;
+}
+
+Array jacobian(const TensorFn& f, const Tensor& x0) {
+  Tensor x = fresh_leaf(x0);
+  Tensor y = f(x);
+  Array jac = xt::zeros<Scalar>({y.size(), x.size()});
+  if (!y.requires_grad()) return jac;
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    Array e = xt::zeros<Scalar>(y.value().shape());
+    e.data()[k] = Scalar(1);
+    GradOptions o;
+    o.seeds = {Tensor(e)};
+    o.keep_graph = true;
+    o.allow_unused = true;
+    set_row(jac, k, grad(y, x, o));
+  }
+  return jac;
+}
+
+Array hessian(const TensorFn& f, const Tensor& x0) {
+  Tensor x = fresh_leaf(x0);
+  Tensor c = f(x);
+  if (c.size() != 1)
+    throw shape_error("hessian: f must return a one-element value, got shape " +
+                      shape_str(c.value().shape()));
+  const std::size_t n = x.size();
+  Array h = xt::zeros<Scalar>({n, n});
+  if (!c.requires_grad()) return h;
+  GradOptions o;
+  o.create_graph = true;
+  o.allow_unused = true;
+  Tensor g = grad(c, x, o);
+  if (!g.defined() || !g.requires_grad()) return h;
+  for (std::size_t k = 0; k < n; ++k) {
+    Array e = xt::zeros<Scalar>(g.value().shape());
+    e.data()[k] = Scalar(1);
+    GradOptions ok;
+    ok.seeds = {Tensor(e)};
+    ok.keep_graph = true;
+    ok.allow_unused = true;
+    set_row(h, k, grad(g, x, ok));
+  }
+  return h;
+}
+
+}  // namespace xg
