@@ -4,13 +4,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "temp_dir.hpp"
+#include "util/file.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/checkpoint.hpp"
@@ -226,7 +226,7 @@ TEST_CASE("checkpoint: failed loads change neither model nor optimizer", "[io]")
         .add(std::make_shared<nn::Softmax>());
     optim::Momentum popt(plain->parameters(), 0.1, 0.9);
     const auto plain_before = values_of(*plain);
-    expect_untouched(*plain, popt, {"checkpoint.json", "Dropout layer '2'"});
+    expect_untouched(*plain, popt, {"checkpoint.json", "module '2'"});
     CHECK(same_arrays(values_of(*plain), plain_before));
   }
   CHECK(same_arrays(values_of(*victim), params_before));
@@ -248,11 +248,11 @@ TEST_CASE("checkpoint: saves are atomic and validate their input", "[io]") {
 
   meta.epoch = 2;
   int written = 0;
-  io::detail::set_write_hook([&](const std::string& path) {
+  xg::file::set_write_hook([&](const std::string& path) {
     if (++written == 6) throw io_error("simulated failure writing " + path);
   });
   CHECK_THROWS_WITH(io::save_checkpoint(dir, *b, opt_b, meta), Contains("simulated failure"));
-  io::detail::set_write_hook(nullptr);
+  xg::file::set_write_hook(nullptr);
   auto probe = net(3);
   optim::Momentum popt(probe->parameters(), 0.5, 0.9);
   CHECK(io::load_checkpoint(dir, *probe, popt).epoch == 1);

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xbuilder.hpp>
 
+#include "temp_dir.hpp"
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
@@ -309,18 +309,20 @@ TEST_CASE("model: save -> load gives bit-identical predictions (sigmoid/softmax)
                                                  "2.weight.npy", "model.json"});
   const auto manifest = read_json(tmp / "model/model.json");
   CHECK(manifest["format"] == "xgrad-model");
-  CHECK(manifest["version"] == 1);
+  CHECK(manifest["version"] == io::kModelVersion);
   CHECK(manifest["cost"] == "log-likelihood");
   CHECK(manifest["metadata"]["accuracy"] == 0.9312);
   const auto& layers = manifest["architecture"]["layers"];
   REQUIRE(layers.size() == 4);
   CHECK(layers[0] == nlohmann::json({{"type", "Linear"}, {"in", 6}, {"out", 5}}));
   CHECK(layers[1] == nlohmann::json({{"type", "activation"}, {"name", "sigmoid"}}));
-  CHECK(layers[3] == nlohmann::json({{"type", "Softmax"}}));
+  CHECK(layers[3] == nlohmann::json({{"type", "activation"}, {"name", "softmax"}}));
   CHECK(manifest["parameters"][0] == nlohmann::json({{"name", "0.weight"},
                                                      {"shape", {5, 6}},
                                                      {"file", "0.weight.npy"},
-                                                     {"dtype", io::npy_dtype()}}));
+                                                     {"dtype", io::npy_dtype()},
+                                                     {"decay", true}}));
+  CHECK(manifest["parameters"][1]["decay"] == false);  // 0.bias: L2 applies to weights only
 
   const io::LoadedModel loaded = io::load_model(dir);
   REQUIRE(loaded.model);
@@ -354,11 +356,12 @@ TEST_CASE("model: tanh/relu/dropout/identity network and a nested Sequential rou
   }
   const auto layers = read_json(tmp / "mixed/model.json")["architecture"]["layers"];
   CHECK(layers[2] == nlohmann::json({{"type", "Dropout"}, {"p", 0.5}}));
-  CHECK(layers[6] == nlohmann::json({{"type", "Identity"}}));
+  CHECK(layers[6] == nlohmann::json({{"type", "activation"}, {"name", "identity"}}));
   CHECK(read_json(tmp / "nested/model.json")["parameters"][0]["name"] == "0.0.weight");
 }
 
-TEST_CASE("model: load_parameters fills an existing model and failures leave it untouched", "[io]") {
+TEST_CASE("model: load_parameters fills an existing model and failures leave it untouched",
+          "[io]") {
   TempDir tmp;
   auto saved = sigmoid_softmax_net(1);
   const std::string dir = tmp / "m";
@@ -457,8 +460,8 @@ TEST_CASE("model: corrupt manifests are io_errors naming model.json", "[io]") {
     require_io_error([&] { io::load_model(dir); }, {"model.json", "not an xgrad model"});
   }
   SECTION("wrong version") {
-    with([](auto& j) { j["version"] = 2; });
-    require_io_error([&] { io::load_model(dir); }, {"model.json", "unsupported version 2"});
+    with([](auto& j) { j["version"] = 3; });
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "unsupported version 3"});
   }
   SECTION("unknown layer type") {
     with([](auto& j) { j["architecture"]["layers"][1] = {{"type", "Conv2d"}}; });
@@ -521,7 +524,7 @@ TEST_CASE("model: saving is atomic", "[io]") {
   // (Linux) and the portable rename-aside fallback.
   const bool exchange = GENERATE(true, false);
   INFO("atomic exchange: " << exchange);
-  io::detail::set_atomic_exchange(exchange);
+  xg::file::set_atomic_exchange(exchange);
   TempDir tmp;
   const std::string dir = tmp / "model";
   auto a = sigmoid_softmax_net(1);
@@ -539,11 +542,11 @@ TEST_CASE("model: saving is atomic", "[io]") {
     for (int fail_at : {1, 3, 5}) {
       INFO("failing at file " << fail_at);
       int written = 0;
-      io::detail::set_write_hook([&](const std::string& path) {
+      xg::file::set_write_hook([&](const std::string& path) {
         if (++written == fail_at) throw io_error("simulated failure writing " + path);
       });
       CHECK_THROWS_WITH(io::save_model(dir, *b, "cross-entropy"), Contains("simulated failure"));
-      io::detail::set_write_hook(nullptr);
+      xg::file::set_write_hook(nullptr);
       auto loaded = io::load_model(dir);
       CHECK(same_values(values_of(*loaded.model), values_of(*a)));
       CHECK(loaded.cost == "quadratic");
@@ -551,9 +554,9 @@ TEST_CASE("model: saving is atomic", "[io]") {
     }
   }
   SECTION("a failed first save leaves nothing behind") {
-    io::detail::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
+    xg::file::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
     CHECK_THROWS_AS(io::save_model(tmp / "fresh", *b), io_error);
-    io::detail::set_write_hook(nullptr);
+    xg::file::set_write_hook(nullptr);
     CHECK(entries(tmp.path) == std::vector<std::string>{"model"});
   }
   SECTION("an unrelated directory or file is never replaced") {
@@ -577,6 +580,6 @@ TEST_CASE("model: saving is atomic", "[io]") {
       CHECK(same_values(values_of(*io::load_model(dir).model), values_of(*a)));
     }
   }
-  io::detail::set_write_hook(nullptr);
-  io::detail::set_atomic_exchange(true);
+  xg::file::set_write_hook(nullptr);
+  xg::file::set_atomic_exchange(true);
 }

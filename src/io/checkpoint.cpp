@@ -9,12 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <system_error>
-#include <typeinfo>
 
+#include "io/json_file.hpp"
+#include "io/model_files.hpp"
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
-#include "xgrad/nn/dropout.hpp"
 #include "xgrad/random.hpp"
 
 namespace xg::io {
@@ -28,16 +29,20 @@ constexpr const char* kModelSubdir = "model";
 constexpr const char* kOptimizerSubdir = "optimizer";
 constexpr std::size_t kMaxManifestBytes = 256u << 20;  // room for a long `order`
 
-// Every Dropout in the module tree by dotted path ("3", "block.1"): their mask
-// engines are part of the training state.
-void find_dropouts(const nn::Module& m, const std::string& prefix,
-                   std::vector<std::pair<std::string, nn::Dropout*>>& out) {
+// Every module's extra state (Module::extra_state: Dropout's mask engine, and
+// whatever later layers carry) by dotted path ("3", "block.1").
+using ModuleStates = std::map<std::string, nn::Module::ExtraState>;
+
+void collect_states(const nn::Module& m, const std::string& path, ModuleStates& out,
+                    std::map<std::string, nn::Module*>* modules) {
   for (const auto& [name, child] : m.children()) {
-    const std::string path = prefix.empty() ? name : prefix + "." + name;
-    const nn::Module& c = *child;
-    if (typeid(c) == typeid(nn::Dropout))
-      out.emplace_back(path, static_cast<nn::Dropout*>(child.get()));
-    find_dropouts(*child, path, out);
+    const std::string p = path.empty() ? name : path + "." + name;
+    auto state = child->extra_state();
+    if (!state.empty()) {
+      out[p] = std::move(state);
+      if (modules) (*modules)[p] = child.get();
+    }
+    collect_states(*child, p, out, modules);
   }
 }
 
@@ -101,15 +106,19 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
     table.push_back({{"file", std::to_string(k) + ".npy"},
                      {"shape", Shape(state[k].shape().begin(), state[k].shape().end())}});
   j["optimizer"] = {{"name", opt.name()}, {"state", std::move(table)}};
-  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
-  find_dropouts(model, "", dropouts);
-  json engines = json::object();
-  for (const auto& [path, d] : dropouts) engines[path] = d->rng().state();  // read only
-  j["dropout_rng_states"] = std::move(engines);
+  ModuleStates states;
+  collect_states(model, "", states, nullptr);
+  json module_states = json::object();
+  for (const auto& [path, state] : states) {
+    json named = json::object();
+    for (const auto& [name, value] : state) named[name] = value;
+    module_states[path] = std::move(named);
+  }
+  j["module_states"] = std::move(module_states);
   const std::string text = j.dump(2) + "\n";
 
   detail::write_model_files("", model, "", "");  // refuse a bad model before touching the disk
-  detail::save_directory_atomically(dir, kCheckpointManifest, [&](const std::string& tmp) {
+  file::write_directory_atomically(dir, kCheckpointManifest, [&](const std::string& tmp) {
     const fs::path root(tmp);
     const fs::path model_dir = root / kModelSubdir;
     const fs::path opt_dir = root / kOptimizerSubdir;
@@ -119,13 +128,12 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
         throw io_error("save_checkpoint: cannot create '" + sub.string() + "': " + ec.message());
     }
     detail::write_model_files(model_dir.string(), model, "", "");
-    detail::sync_directory(model_dir.string());
+    file::sync_directory(model_dir.string());
     for (std::size_t k = 0; k < state.size(); ++k)
-      detail::write_file_durably((opt_dir / (std::to_string(k) + ".npy")).string(),
-                                 encode_npy(state[k]));
-    detail::sync_directory(opt_dir.string());
+      file::write_new_file((opt_dir / (std::to_string(k) + ".npy")).string(), encode_npy(state[k]));
+    file::sync_directory(opt_dir.string());
     // Written last: a directory with checkpoint.json is complete.
-    detail::write_file_durably((root / kCheckpointManifest).string(), text);
+    file::write_new_file((root / kCheckpointManifest).string(), text);
   });
 }
 
@@ -135,27 +143,16 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     throw io_error("checkpoint directory '" + dir + "' does not exist or is not a directory");
   const std::string path = (fs::path(dir) / kCheckpointManifest).string();
   auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
-  json j;
-  {
-    const std::string text = detail::read_text_file(path, kMaxManifestBytes);
-    try {
-      // Parsing is iterative but dump() recurses: deep nesting would overflow the stack.
-      j = json::parse(text, [&](int depth, json::parse_event_t, json&) {
-        if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
-        return true;
-      });
-    } catch (const json::exception& e) {
-      throw io_error(path + ": malformed JSON: " + e.what());
-    }
-  }
+  const json j = detail::parse_json_file(path, kMaxManifestBytes);
   if (!j.is_object()) bad("not a JSON object");
   if (!j.contains("format") || j["format"] != kCheckpointFormat)
     bad(std::string("not an xgrad checkpoint (\"format\" should be \"") + kCheckpointFormat +
         "\")");
   if (!j.contains("version") || !j["version"].is_number_integer() ||
-      j["version"].get<long long>() != kCheckpointVersion)
+      j["version"].get<long long>() < 1 || j["version"].get<long long>() > kCheckpointVersion)
     bad("unsupported version " + (j.contains("version") ? j["version"].dump() : "(missing)") +
-        " (this xgrad reads version " + std::to_string(kCheckpointVersion) + ")");
+        " (this xgrad reads versions 1 to " + std::to_string(kCheckpointVersion) + ")");
+  const long long version = j["version"].get<long long>();
 
   // ---- the plain fields
   Checkpoint out;
@@ -226,7 +223,7 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     if (!e.is_object() || !e.contains("file") || !e["file"].is_string())
       bad("optimizer state entry " + std::to_string(k) + " needs a string \"file\"");
     const std::string file = e["file"].get<std::string>();
-    if (!detail::is_plain_file_name(file))
+    if (!file::is_plain_file_name(file))
       bad("optimizer state file \"" + file + "\" must be a plain file name");
     const std::string fpath = (fs::path(dir) / kOptimizerSubdir / file).string();
     if (!fs::exists(fpath, ec)) throw io_error(fpath + ": missing (listed in " + path + ")");
@@ -240,29 +237,49 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     state.push_back(std::move(a));
   }
 
-  // ---- dropout engines: exactly the model's Dropout layers
-  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
-  find_dropouts(model, "", dropouts);
-  std::map<std::string, Rng> engines;
-  if (j.contains("dropout_rng_states")) {
-    const json& saved = j["dropout_rng_states"];
-    if (!saved.is_object()) bad("\"dropout_rng_states\" must be an object");
-    for (const auto& item : saved.items()) {
-      if (!item.value().is_string() || !valid_rng_state(item.value().get<std::string>()))
-        bad("dropout layer '" + item.key() + "': invalid engine state");
-      Rng r;
-      r.restore(item.value().get<std::string>());
-      engines.emplace(item.key(), r);
+  // ---- modules' extra state: exactly the model's stateful modules.
+  // Version 1 saved only Dropout engines, as {"path": "<engine state>"}.
+  ModuleStates current_states;
+  std::map<std::string, nn::Module*> stateful;
+  collect_states(model, "", current_states, &stateful);
+  ModuleStates saved;
+  const char* states_key = version == 1 ? "dropout_rng_states" : "module_states";
+  if (j.contains(states_key)) {
+    const json& js = j[states_key];
+    if (!js.is_object()) bad(std::string("\"") + states_key + "\" must be an object");
+    for (const auto& item : js.items()) {
+      nn::Module::ExtraState state;
+      if (version == 1) {
+        if (!item.value().is_string())
+          bad("dropout layer '" + item.key() + "': invalid engine state");
+        state.emplace_back("rng", item.value().get<std::string>());
+      } else {
+        if (!item.value().is_object())
+          bad("module '" + item.key() + "': its state must be an object of strings");
+        for (const auto& e : item.value().items()) {
+          if (!e.value().is_string())
+            bad("module '" + item.key() + "': state '" + e.key() + "' must be a string");
+          state.emplace_back(e.key(), e.value().get<std::string>());
+        }
+      }
+      saved.emplace(item.key(), std::move(state));
     }
   }
-  std::set<std::string> model_paths;
-  for (const auto& [p, d] : dropouts) {
-    model_paths.insert(p);
-    if (!engines.count(p)) bad("no saved engine state for the model's Dropout layer '" + p + "'");
+  for (const auto& [p, m] : stateful)
+    if (!saved.count(p))
+      bad("no saved state for the model's module '" + p + "' (" + m->describe() + ")");
+  for (const auto& [p, st] : saved)
+    if (!stateful.count(p)) bad("state for module '" + p + "', which the model lacks");
+  // Tried now, undone below: a state the module refuses is found before
+  // anything else changes.
+  for (const auto& [p, m] : stateful) {
+    try {
+      m->load_extra_state(saved.at(p));
+      m->load_extra_state(current_states.at(p));
+    } catch (const xg::error& e) {
+      bad("module '" + p + "': invalid state: " + e.what());
+    }
   }
-  for (const auto& [p, r] : engines)
-    if (!model_paths.count(p))
-      bad("engine state for Dropout layer '" + p + "', which the model lacks");
 
   // ---- parameters (checked against the model, nothing assigned yet)
   auto values = detail::read_parameters_for(model, (fs::path(dir) / kModelSubdir).string());
@@ -276,7 +293,7 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
   }
   opt.set_learning_rate(out.learning_rate);
   detail::assign_parameters(values);
-  for (const auto& [p, d] : dropouts) d->rng() = engines.at(p);
+  for (const auto& [p, m] : stateful) m->load_extra_state(saved.at(p));
   return out;
 }
 

@@ -4,20 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
+
+#include "util/text.hpp"
 
 namespace xg::optim {
 
 namespace {
-
-/// 1e-08, 0.5, -2: std::to_string would print 0.000000 for 1e-8.
-std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
 
 bool same_dims(const Shape& expected, const Array& a) {
   return a.dimension() == expected.size() &&
@@ -26,12 +20,12 @@ bool same_dims(const Shape& expected, const Array& a) {
 
 void require_rate(const std::string& who, double lr) {
   if (!std::isfinite(lr) || lr < 0.0)
-    throw value_error(who + ": learning rate must be finite and >= 0, got " + format_number(lr));
+    throw value_error(who + ": learning rate must be finite and >= 0, got " + text::number(lr));
 }
 
 }  // namespace
 
-std::string Optimizer::number(double v) { return format_number(v); }
+std::string Optimizer::number(double v) { return text::number(v); }
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, Regularization reg, const char* rule)
     : params_(std::move(params)), lr_(lr), reg_(std::move(reg)) {

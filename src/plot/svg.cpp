@@ -3,18 +3,13 @@
 #include "xgrad/plot/svg.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iomanip>
 #include <locale>
 #include <sstream>
-#include <system_error>
-#include <thread>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::plot {
@@ -126,15 +121,6 @@ std::vector<std::vector<Point>> finite_runs(const Series& s) {
   }
   if (runs.back().empty()) runs.pop_back();
   return runs;
-}
-
-std::string unique_suffix() {
-  static std::atomic<unsigned long> counter{0};
-  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  const auto thread = std::hash<std::thread::id>{}(std::this_thread::get_id());
-  std::ostringstream out;
-  out << std::hex << now << '-' << thread << '-' << counter++;
-  return out.str();
 }
 
 }  // namespace
@@ -306,33 +292,12 @@ std::string render_svg(const Chart& chart) {
 }
 
 void write_svg(const std::string& path, const Chart& chart) {
-  namespace fs = std::filesystem;
   const std::string text = render_svg(chart);
   if (path.empty()) throw io_error("plot::write_svg: expected a file path, got an empty string");
-  // The temporary sits beside the target: rename is only atomic within one file system.
-  const fs::path target(path);
-  fs::path temp = target;
-  temp += ".tmp-" + unique_suffix();
-  std::error_code ignored;
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw io_error("plot::write_svg: cannot write '" + path + "': cannot create '" +
-                     temp.string() + "' (does the directory exist and is it writable?)");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) {
-      fs::remove(temp, ignored);
-      throw io_error("plot::write_svg: cannot write '" + path + "': writing '" + temp.string() +
-                     "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ignored);
-    throw io_error("plot::write_svg: cannot write '" + path + "': rename from '" + temp.string() +
-                   "' failed: " + ec.message());
+  try {
+    file::write_atomically(path, text);
+  } catch (const io_error& e) {
+    throw io_error(std::string("plot::write_svg: ") + e.what());
   }
 }
 

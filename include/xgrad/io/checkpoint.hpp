@@ -4,8 +4,9 @@
 //   checkpoint.json    format "xgrad-checkpoint" version 1: epoch, learning
 //                      rate, shuffling-engine state, last sample order,
 //                      early-stopping/schedule progress, history, settings,
-//                      the optimizer's name and state table, and each
-//                      Dropout layer's mask-engine state
+//                      the optimizer's name and state table, and every
+//                      module's extra state (Module::extra_state: Dropout's
+//                      mask engine)
 //   model/             a model directory (see model.hpp; load_model reads it)
 //   optimizer/<k>.npy  Optimizer::state()[k], by position
 // Saved atomically like a model; loading checks everything before it changes
@@ -22,7 +23,7 @@
 namespace xg::io {
 
 inline constexpr const char* kCheckpointFormat = "xgrad-checkpoint";
-inline constexpr int kCheckpointVersion = 1;
+inline constexpr int kCheckpointVersion = 2;  // reads 1 too (docs/model-format.md)
 inline constexpr const char* kCheckpointManifest = "checkpoint.json";
 
 /// The training-loop state stored next to the model and optimizer.
@@ -48,8 +49,8 @@ struct Checkpoint {
   std::string settings_json;
 };
 
-/// Saves model parameters (and architecture), optimizer state, each Dropout's
-/// mask-engine state and `meta` into the directory `dir`, atomically (an
+/// Saves model parameters (and architecture), optimizer state, every module's
+/// extra state (Dropout's mask engine) and `meta` into the directory `dir`, atomically (an
 /// existing `dir` must be empty or hold a checkpoint.json). value_error for a
 /// negative or non-finite learning rate, a malformed rng_state or
 /// settings_json, or a model save_model() refuses; io_error for file-system
@@ -59,7 +60,7 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
 
 /// Restores a checkpoint into an existing model and optimizer of the same
 /// shape and kind: parameters (as load_parameters), optimizer state
-/// (load_state) and learning rate, and Dropout mask engines; returns the
+/// (load_state) and learning rate, and every module's extra state; returns the
 /// rest. Restore the shuffling engine with Rng::restore(result.rng_state).
 /// Everything is read and checked first (format, optimizer name, state count
 /// and shapes, parameter names and shapes, finite values, engine states); on

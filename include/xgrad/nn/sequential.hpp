@@ -28,6 +28,9 @@ class Sequential : public Module {
   /// value_error for an empty Sequential.
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Sequential"; }
+  /// The registry's factory: the children listed in the file, in order
+  /// (value_error for none).
+  static std::shared_ptr<Sequential> from_config(const LayerArgs& args);
   /// "Sequential(Linear(784, 30), sigmoid, Linear(30, 10), sigmoid)"
   std::string describe() const override;
 

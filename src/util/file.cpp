@@ -1,0 +1,241 @@
+// Atomic, durable file and directory writes, and bounded whole-file reads.
+#include "util/file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+#include "xgrad/error.hpp"
+
+namespace xg::file {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+WriteHook& write_hook() {
+  static WriteHook hook;
+  return hook;
+}
+
+bool& atomic_exchange_enabled() {
+  static bool enabled = true;
+  return enabled;
+}
+
+// The temporary sits beside the target: rename is only atomic within one file system.
+fs::path temporary_sibling(const fs::path& target) {
+  return target.parent_path() / ("." + target.filename().string() + ".tmp-" + unique_suffix());
+}
+
+std::string parent_of(const fs::path& p) {
+  return p.parent_path().empty() ? std::string(".") : p.parent_path().string();
+}
+
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error("cannot open '" + path + "' to flush it: " + errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw io_error("cannot flush (fsync) '" + path + "': " + errno_text(err));
+}
+
+}  // namespace
+
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+std::string unique_suffix() {
+  static std::atomic<unsigned long> counter{0};
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
+         std::to_string(static_cast<unsigned long long>(now) % 1000000007ull);
+}
+
+std::string read_file(const std::string& path, std::size_t max_bytes) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw io_error(path + ": missing or not a regular file");
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw io_error(path + ": cannot read its size: " + ec.message());
+  if (size > max_bytes)
+    throw io_error(path + ": " + std::to_string(size) + " bytes is more than the limit of " +
+                   std::to_string(max_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error(path + ": cannot open: " + errno_text(errno));
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) throw io_error(path + ": read failed");
+  return text;
+}
+
+bool is_plain_file_name(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (unsigned char c : name)
+    if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+void set_write_hook(WriteHook hook) { write_hook() = std::move(hook); }
+void set_atomic_exchange(bool enabled) { atomic_exchange_enabled() = enabled; }
+
+void write_new_file(const std::string& path, const std::string& bytes) {
+  if (write_hook()) write_hook()(path);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw io_error("cannot create '" + path + "': " + errno_text(errno));
+  auto fail_with = [&](const char* what, int err) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw io_error(std::string("cannot ") + what + " '" + path + "': " + errno_text(err));
+  };
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_with("write", errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail_with("flush (fsync)", errno);
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(path.c_str());
+    throw io_error("cannot close '" + path + "': " + errno_text(err));
+  }
+}
+
+void sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    throw io_error("cannot open directory '" + dir + "' to sync it: " + errno_text(errno));
+  // Some file systems refuse fsync on directories (EINVAL); the data is
+  // already on disk then, so only real I/O errors count.
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL && err != EROFS)
+    throw io_error("cannot sync directory '" + dir + "': " + errno_text(err));
+}
+
+void write_atomically_with(const std::string& path,
+                           const std::function<void(const std::string& tmp_path)>& write) {
+  if (path.empty()) throw io_error("cannot write a file: expected a path, got an empty string");
+  const fs::path target(path);
+  const fs::path tmp = temporary_sibling(target);
+  try {
+    write(tmp.string());
+    sync_file(tmp.string());
+    if (std::rename(tmp.c_str(), target.c_str()) != 0)
+      throw io_error("cannot write '" + path + "': cannot rename '" + tmp.string() +
+                     "' to it: " + errno_text(errno));
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+  sync_directory(parent_of(target));
+}
+
+void write_atomically(const std::string& path, const std::string& bytes) {
+  write_atomically_with(path, [&](const std::string& tmp) {
+    try {
+      write_new_file(tmp, bytes);
+    } catch (const io_error& e) {
+      throw io_error("cannot write '" + path + "': " + e.what());
+    }
+  });
+}
+
+void write_directory_atomically(const std::string& dir, const std::string& marker,
+                                const std::function<void(const std::string& tmp_dir)>& write,
+                                const std::string& what) {
+  fs::path target(dir);
+  if (!target.has_filename()) target = target.parent_path();  // "runs/model/"
+  const std::string name = target.filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw value_error(what + ": '" + dir + "' does not name a directory to create");
+  const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec)
+    throw io_error(what + ": cannot create the parent directory '" + parent.string() + "' of '" +
+                   dir + "': " + ec.message());
+
+  const auto st = fs::symlink_status(target, ec);
+  const bool replacing = fs::exists(st);
+  if (replacing) {
+    if (fs::is_symlink(st))
+      throw io_error(what + ": '" + dir + "' is a symbolic link; refusing to replace it");
+    if (!fs::is_directory(st))
+      throw io_error(what + ": '" + dir +
+                     "' exists and is not a directory; refusing to replace it");
+    if (!fs::is_empty(target, ec) && !fs::exists(target / marker, ec))
+      throw io_error(what + ": '" + dir + "' is a non-empty directory without " + marker +
+                     "; refusing to replace something that is not a saved xgrad directory");
+  }
+
+  const fs::path tmp = parent / ("." + name + ".tmp-" + unique_suffix());
+  if (!fs::create_directory(tmp, ec) || ec)
+    throw io_error(what + ": cannot create the temporary directory '" + tmp.string() +
+                   "': " + (ec ? ec.message() : "it already exists"));
+  auto discard_tmp = [&] {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+  };
+  try {
+    write(tmp.string());
+    sync_directory(tmp.string());
+  } catch (...) {
+    discard_tmp();
+    throw;
+  }
+
+  if (!replacing) {
+    if (std::rename(tmp.c_str(), target.c_str()) != 0) {
+      const int err = errno;
+      discard_tmp();
+      throw io_error(what + ": cannot rename '" + tmp.string() + "' to '" + dir +
+                     "': " + errno_text(err));
+    }
+    sync_directory(parent.string());
+    return;
+  }
+#if defined(__linux__) && defined(RENAME_EXCHANGE)
+  // One atomic step: the path always names a complete directory.
+  if (atomic_exchange_enabled() &&
+      ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    sync_directory(parent.string());
+    discard_tmp();  // now holds the old directory
+    return;
+  }
+#endif
+  // Portable fallback: the old directory is moved aside, not deleted, until
+  // the new one is in place.
+  const fs::path aside = parent / ("." + name + ".old-" + unique_suffix());
+  if (std::rename(target.c_str(), aside.c_str()) != 0) {
+    const int err = errno;
+    discard_tmp();
+    throw io_error(what + ": cannot move the old '" + dir + "' aside: " + errno_text(err));
+  }
+  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    std::rename(aside.c_str(), target.c_str());
+    discard_tmp();
+    throw io_error(what + ": cannot rename '" + tmp.string() + "' to '" + dir +
+                   "': " + errno_text(err));
+  }
+  sync_directory(parent.string());
+  fs::remove_all(aside, ec);  // a leftover hidden ".old-" directory is harmless
+}
+
+}  // namespace xg::file
