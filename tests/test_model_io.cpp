@@ -19,6 +19,7 @@
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
 
 using namespace xg;
@@ -582,4 +583,99 @@ TEST_CASE("model: saving is atomic", "[io]") {
   }
   xg::file::set_write_hook(nullptr);
   xg::file::set_atomic_exchange(true);
+}
+
+// ------------------------------------------------------------------ layer registry
+
+namespace {
+// A user-defined layer with sub-modules built in its constructor: adding it
+// to model files is its class plus one registration line.
+class Residual : public nn::Module {
+ public:
+  Residual(std::size_t width, double scale) : width_(width), scale_(scale) {
+    Rng rng(3);
+    fc_ = register_module("fc", std::make_shared<nn::Linear>(width, width, rng));
+    act_ = register_module("act", nn::make_activation("tanh"));
+  }
+  Tensor forward(const Tensor& x) override {
+    return x + (*act_)((*fc_)(x)) * static_cast<Scalar>(scale_);
+  }
+  std::string type_name() const override { return "TestResidual"; }
+  nn::Config config() const override {
+    return nn::Config().set("width", width_).set("scale", scale_);
+  }
+  static std::shared_ptr<Residual> from_config(const nn::LayerArgs& args) {
+    const std::size_t w = args.config().size("width");
+    args.expect_parameter("fc.weight", {w, w});
+    return std::make_shared<Residual>(w, args.config().number("scale"));
+  }
+
+ private:
+  std::size_t width_;
+  double scale_;
+  std::shared_ptr<nn::Linear> fc_;
+  std::shared_ptr<nn::Module> act_;
+};
+const bool residual_registered = nn::register_layer_type<Residual>("TestResidual");
+}  // namespace
+
+TEST_CASE("model: a user-defined layer with sub-modules saves and loads", "[io]") {
+  REQUIRE(residual_registered);
+  TempDir tmp;
+  Rng rng(5);
+  nn::Sequential net;
+  net.add(std::make_shared<nn::Linear>(4, 3, rng)).add(std::make_shared<Residual>(3, 0.5));
+  auto block = std::make_shared<nn::Sequential>();
+  block->add(std::make_shared<Residual>(3, 2.0));
+  net.add(block);
+  const std::string dir = tmp / "user";
+  io::save_model(dir, net);
+  const auto manifest = read_json(tmp / "user/model.json");
+  const auto& layer = manifest["architecture"]["layers"][1];
+  CHECK(layer["type"] == "TestResidual");
+  CHECK(layer["width"] == 3);
+  CHECK(layer["scale"] == 0.5);
+  CHECK(layer["layers"][0]["key"] == "fc");
+  CHECK(layer["layers"][1] ==
+        nlohmann::json({{"type", "activation"}, {"name", "tanh"}, {"key", "act"}}));
+
+  auto loaded = io::load_model(dir);
+  CHECK(loaded.model->describe() == net.describe());
+  const Array x = xt::linspace<Scalar>(-1, 1, 8).reshape({2, 4});
+  net.eval();
+  loaded.model->eval();
+  CHECK(net(Tensor(x)).value() == loaded.model->forward(Tensor(x)).value());
+
+  SECTION("a file whose children do not match what the layer builds") {
+    auto j = read_json(tmp / "user/model.json");
+    j["architecture"]["layers"][1]["layers"][1]["name"] = "relu";
+    std::ofstream(tmp / "user/model.json") << j.dump(2);
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "layer '1.act'", "tanh", "relu"});
+  }
+  SECTION("an unknown configuration key") {
+    auto j = read_json(tmp / "user/model.json");
+    j["architecture"]["layers"][1]["depth"] = 2;
+    std::ofstream(tmp / "user/model.json") << j.dump(2);
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "layer '1'", "\"depth\""});
+  }
+}
+
+TEST_CASE("model: version 1 files (Softmax and Identity layer types) still load", "[io]") {
+  TempDir tmp;
+  auto net = mixed_net(4);
+  net->add(std::make_shared<nn::Softmax>());
+  const std::string dir = tmp / "old";
+  io::save_model(dir, *net);
+  auto j = read_json(tmp / "old/model.json");
+  j["version"] = 1;
+  j["architecture"]["layers"][6] = {{"type", "Identity"}};
+  j["architecture"]["layers"][7] = {{"type", "Softmax"}};
+  for (auto& p : j["parameters"]) p.erase("decay");
+  std::ofstream(tmp / "old/model.json") << j.dump(2);
+  auto loaded = io::load_model(dir);
+  CHECK(loaded.model->describe() == net->describe());
+  // Version 2 has one spelling: the old one is refused there.
+  j["version"] = 2;
+  std::ofstream(tmp / "old/model.json") << j.dump(2);
+  require_io_error([&] { io::load_model(dir); }, {"unknown layer type 'Identity'"});
 }

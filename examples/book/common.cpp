@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "xgrad/cost.hpp"
-#include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/dropout.hpp"
 #include "xgrad/nn/linear.hpp"
 #include "xgrad/optim.hpp"
+#include "xgrad/train/checkpointer.hpp"
 #include "xgrad/train/progress.hpp"
 #include "xgrad/train/report.hpp"
 
@@ -183,50 +183,35 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   xg::train::Progress progress(out, !quiet && xg::train::stdout_is_terminal(), s.eval, s.batch);
   if (!quiet) opt.monitor = &progress;
 
-  // Resuming: weights, optimizer state, η, the shuffling engine and order,
-  // and early stopping's and the schedule's counts.
-  xg::Rng shuffle_rng(opt.seed);
-  opt.rng = &shuffle_rng;
-  std::vector<std::size_t> resume_order;
-  xg::train::FitProgress resume_progress;
+  // Saving and resuming the run: weights, optimizer state, η, the shuffling
+  // engine and order, early stopping's and the schedule's counts.
+  const std::string settings = settings_json(s);
+  xg::train::Checkpointer checkpointer(*model, *optimizer, s.checkpoint);
+  checkpointer.set_settings(settings);
   if (!s.resume.empty()) {
-    const xg::io::Checkpoint ck = xg::io::load_checkpoint(s.resume, *model, *optimizer);
+    const xg::train::Resumed ck = checkpointer.resume(s.resume, opt);
     // The epoch target may grow on resume; everything else must match.
-    auto comparable = [](const std::string& text) {
+    auto comparable = [&](const std::string& text) {
       nlohmann::json j = nlohmann::json::parse(text);
+      if (!j.is_object())
+        throw xg::io_error(s.resume + "/checkpoint.json: \"settings\" must be an object");
       j.erase("epochs");
       return j;
     };
-    if (!ck.settings_json.empty() && comparable(ck.settings_json) != comparable(settings_json(s)))
+    if (!ck.settings_json.empty() && comparable(ck.settings_json) != comparable(settings))
       throw xg::value_error("resume: the checkpoint in " + s.resume +
                             " was made with other settings: " + ck.settings_json);
     if (ck.epoch >= s.epochs)
       throw xg::value_error("resume: the checkpoint in " + s.resume + " has already done " +
                             std::to_string(ck.epoch) + " of " + std::to_string(s.epochs) +
                             " epochs");
-    if (!ck.rng_state.empty()) shuffle_rng.restore(ck.rng_state);
-    resume_order = ck.order;
-    resume_progress = ck.progress;
-    opt.resume_progress = &resume_progress;
-    opt.first_epoch = ck.epoch;
     opt.epochs = s.epochs - ck.epoch;
-    if (!resume_order.empty()) opt.resume_order = &resume_order;
     if (!quiet) out << "resuming after epoch " << ck.epoch << " from " << s.resume << "\n";
   }
-  const std::string settings = settings_json(s);
-  opt.on_epoch_end = [&](const xg::train::EpochRecord& r, const xg::train::FitState& st) {
-    if (!s.checkpoint.empty()) {
-      xg::io::Checkpoint ck;
-      ck.epoch = r.epoch;
-      ck.rng_state = st.rng.state();
-      ck.order = st.order;
-      ck.progress = st.progress;
-      ck.learning_rate = optimizer->learning_rate();
-      ck.settings_json = settings;
-      xg::io::save_checkpoint(s.checkpoint, *model, *optimizer, ck);
-    }
+  opt.on_epoch_end = [](const xg::train::EpochRecord&, const xg::train::FitState&) {
     return !g_interrupted.load();
   };
+  checkpointer.attach(opt);
   struct SigintScope {
     void (*previous)(int);
     SigintScope() : previous(std::signal(SIGINT, on_sigint)) {}

@@ -46,6 +46,15 @@ void collect_states(const nn::Module& m, const std::string& path, ModuleStates& 
   }
 }
 
+json parse_text(const std::string& text, const char* what) {
+  if (text.empty()) return nullptr;
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw value_error(std::string("save_checkpoint: ") + what + " is not valid JSON: " + e.what());
+  }
+}
+
 bool valid_rng_state(const std::string& state) {
   try {
     Rng probe;
@@ -60,25 +69,15 @@ bool valid_rng_state(const std::string& state) {
 
 void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta) {
-  if (!std::isfinite(meta.progress.initial_learning_rate) ||
-      meta.progress.initial_learning_rate < 0)
-    throw value_error(
-        "save_checkpoint: progress.initial_learning_rate must be finite and >= 0, got " +
-        std::to_string(meta.progress.initial_learning_rate));
   if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)
     throw value_error("save_checkpoint: learning rate must be finite and >= 0, got " +
                       std::to_string(meta.learning_rate));
   if (!meta.rng_state.empty() && !valid_rng_state(meta.rng_state))
     throw value_error("save_checkpoint: rng_state is not an Rng::state() string");
-  json settings = nullptr;
-  if (!meta.settings_json.empty()) {
-    try {
-      settings = json::parse(meta.settings_json);
-    } catch (const json::exception& e) {
-      throw value_error(std::string("save_checkpoint: settings_json is not valid JSON: ") +
-                        e.what());
-    }
-  }
+  const json settings = parse_text(meta.settings_json, "settings_json");
+  const json progress = parse_text(meta.progress_json, "progress_json");
+  if (!progress.is_null() && !progress.is_object())
+    throw value_error("save_checkpoint: progress_json must be a JSON object");
   const std::vector<Array> state = opt.state();
   for (std::size_t k = 0; k < state.size(); ++k)
     for (Scalar v : state[k])
@@ -93,14 +92,10 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
   j["learning_rate"] = meta.learning_rate;
   j["rng_state"] = meta.rng_state;
   j["order"] = meta.order;
-  const train::FitProgress& pr = meta.progress;
-  j["progress"] = {{"epochs_since_best", pr.epochs_since_best},
-                   {"epochs_since_schedule", pr.epochs_since_schedule},
-                   {"best_correct", pr.best_correct ? json(*pr.best_correct) : json(nullptr)},
-                   {"best_epoch", pr.best_epoch},
-                   {"initial_learning_rate", pr.initial_learning_rate}};
+  if (!progress.is_null()) j["progress"] = progress;
   j["history_csv"] = meta.history_csv;
-  j["settings"] = std::move(settings);
+  j["settings"] = settings;
+  j["states"] = meta.states;
   json table = json::array();
   for (std::size_t k = 0; k < state.size(); ++k)
     table.push_back({{"file", std::to_string(k) + ".npy"},
@@ -137,13 +132,26 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
   });
 }
 
-Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+namespace {
+
+struct Manifest {
+  std::string path;
+  json j;
+  long long version = 0;
+  Checkpoint fields;
+};
+
+// checkpoint.json's format, version and plain fields, read and checked.
+Manifest read_manifest(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw io_error("checkpoint directory '" + dir + "' does not exist or is not a directory");
-  const std::string path = (fs::path(dir) / kCheckpointManifest).string();
+  Manifest m;
+  m.path = (fs::path(dir) / kCheckpointManifest).string();
+  const std::string& path = m.path;
   auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
-  const json j = detail::parse_json_file(path, kMaxManifestBytes);
+  m.j = detail::parse_json_file(path, kMaxManifestBytes);
+  const json& j = m.j;
   if (!j.is_object()) bad("not a JSON object");
   if (!j.contains("format") || j["format"] != kCheckpointFormat)
     bad(std::string("not an xgrad checkpoint (\"format\" should be \"") + kCheckpointFormat +
@@ -152,67 +160,59 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
       j["version"].get<long long>() < 1 || j["version"].get<long long>() > kCheckpointVersion)
     bad("unsupported version " + (j.contains("version") ? j["version"].dump() : "(missing)") +
         " (this xgrad reads versions 1 to " + std::to_string(kCheckpointVersion) + ")");
-  const long long version = j["version"].get<long long>();
+  m.version = j["version"].get<long long>();
 
   // ---- the plain fields
-  Checkpoint out;
-  if (!j.contains("epoch") || !j["epoch"].is_number_unsigned())
-    bad("\"epoch\" must be a non-negative integer");
-  out.epoch = j["epoch"].get<std::size_t>();
-  if (!j.contains("learning_rate") || !j["learning_rate"].is_number())
-    bad("\"learning_rate\" must be a number");
-  out.learning_rate = j["learning_rate"].get<double>();
-  if (!std::isfinite(out.learning_rate) || out.learning_rate < 0)
-    bad("\"learning_rate\" must be finite and >= 0");
-  for (const char* key : {"rng_state", "history_csv"})
-    if (j.contains(key) && !j[key].is_string())
-      bad(std::string("\"") + key + "\" must be a string");
-  if (j.contains("rng_state")) out.rng_state = j["rng_state"].get<std::string>();
+  const detail::Fields f(j, path);
+  Checkpoint& out = m.fields;
+  out.epoch = f.count("epoch");
+  out.learning_rate = f.number("learning_rate");
+  if (out.learning_rate < 0) f.fail("learning_rate", "must be >= 0");
+  if (f.has("rng_state")) out.rng_state = f.text("rng_state");
   if (!out.rng_state.empty() && !valid_rng_state(out.rng_state))
-    bad("\"rng_state\" is not a valid engine state");
-  if (j.contains("history_csv")) out.history_csv = j["history_csv"].get<std::string>();
-  if (j.contains("order")) {
-    if (!j["order"].is_array()) bad("\"order\" must be an array of sample indices");
-    out.order.reserve(j["order"].size());
-    for (const json& v : j["order"]) {
-      if (!v.is_number_unsigned()) bad("\"order\" must hold non-negative integers");
+    f.fail("rng_state", "is not a valid engine state");
+  if (f.has("history_csv")) out.history_csv = f.text("history_csv");
+  if (f.has("order")) {
+    const json& order = f.array("order");
+    out.order.reserve(order.size());
+    for (const json& v : order) {
+      if (!v.is_number_unsigned()) f.fail("order", "must hold non-negative integers");
       out.order.push_back(v.get<std::size_t>());
     }
   }
-  if (j.contains("settings") && !j["settings"].is_null()) out.settings_json = j["settings"].dump();
-  if (j.contains("progress")) {
-    const json& p = j["progress"];
-    if (!p.is_object()) bad("\"progress\" must be an object");
-    auto count = [&](const char* key) -> std::size_t {
-      if (!p.contains(key) || !p[key].is_number_unsigned())
-        bad(std::string("\"progress\": \"") + key + "\" must be a non-negative integer");
-      return p[key].get<std::size_t>();
-    };
-    out.progress.epochs_since_best = count("epochs_since_best");
-    out.progress.epochs_since_schedule = count("epochs_since_schedule");
-    out.progress.best_epoch = count("best_epoch");
-    if (!p.contains("best_correct") ||
-        !(p["best_correct"].is_null() || p["best_correct"].is_number_unsigned()))
-      bad("\"progress\": \"best_correct\" must be null or a non-negative integer");
-    if (!p["best_correct"].is_null())
-      out.progress.best_correct = p["best_correct"].get<std::size_t>();
-    if (!p.contains("initial_learning_rate") || !p["initial_learning_rate"].is_number())
-      bad("\"progress\": \"initial_learning_rate\" must be a number");
-    out.progress.initial_learning_rate = p["initial_learning_rate"].get<double>();
-    if (!std::isfinite(out.progress.initial_learning_rate) ||
-        out.progress.initial_learning_rate < 0)
-      bad("\"progress\": \"initial_learning_rate\" must be finite and >= 0");
+  if (f.has("settings")) out.settings_json = j["settings"].dump();
+  if (f.has("progress")) out.progress_json = f.object("progress").dump();
+  if (f.has("states")) {
+    for (const auto& item : f.object("states").items()) {
+      if (!item.value().is_string())
+        f.fail("states", "entry '" + item.key() + "' must be a string");
+      out.states.emplace(item.key(), item.value().get<std::string>());
+    }
   }
 
+  return m;
+}
+
+}  // namespace
+
+Checkpoint peek_checkpoint(const std::string& dir) { return read_manifest(dir).fields; }
+
+Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+  std::error_code ec;
+  Manifest m = read_manifest(dir);
+  const std::string& path = m.path;
+  const json& j = m.j;
+  const long long version = m.version;
+  Checkpoint out = std::move(m.fields);
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
+  const detail::Fields f(j, path);
+
   // ---- optimizer state: same rule, same count, same shapes, finite
-  if (!j.contains("optimizer") || !j["optimizer"].is_object() || !j["optimizer"].contains("name") ||
-      !j["optimizer"]["name"].is_string() || !j["optimizer"].contains("state") ||
-      !j["optimizer"]["state"].is_array())
-    bad("\"optimizer\" must be an object with a string \"name\" and an array \"state\"");
-  const std::string opt_name = j["optimizer"]["name"].get<std::string>();
+  const detail::Fields fo = f.nested("optimizer");
+  const std::string opt_name = fo.text("name");
   if (opt_name != opt.name())
     bad("saved with optimizer '" + opt_name + "' but resuming with '" + opt.name() + "'");
-  const json& table = j["optimizer"]["state"];
+  const json& table = fo.array("state");
   const std::vector<Array> current = opt.state();
   if (table.size() != current.size())
     bad("holds " + std::to_string(table.size()) + " optimizer state arrays but the " + opt.name() +

@@ -1,9 +1,9 @@
 #pragma once
 // Checkpoints: everything needed to resume training exactly where it stopped.
 // A checkpoint is a DIRECTORY:
-//   checkpoint.json    format "xgrad-checkpoint" version 1: epoch, learning
+//   checkpoint.json    format "xgrad-checkpoint" version 2: epoch, learning
 //                      rate, shuffling-engine state, last sample order,
-//                      early-stopping/schedule progress, history, settings,
+//                      the training loop's progress, named states, history, settings,
 //                      the optimizer's name and state table, and every
 //                      module's extra state (Module::extra_state: Dropout's
 //                      mask engine)
@@ -12,13 +12,13 @@
 // Saved atomically like a model; loading checks everything before it changes
 // the model or the optimizer. Format: docs/model-format.md.
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/sequential.hpp"
 #include "xgrad/optim/optimizer.hpp"
-#include "xgrad/train/fit_progress.hpp"
 
 namespace xg::io {
 
@@ -37,10 +37,13 @@ struct Checkpoint {
   /// η at the time of the save (normally opt.learning_rate()); load_checkpoint
   /// also sets it on the optimizer, so a schedule's halvings survive.
   double learning_rate = 0.0;
-  /// Early stopping's and the schedule's counts (FitState::progress; pass it
-  /// back as FitOptions::resume_progress). Checkpoints written before it
-  /// existed load with the defaults.
-  train::FitProgress progress;
+  /// The training loop's progress (early stopping's and the schedule's
+  /// counts) as a JSON object's text, stored under "progress"; "" = none.
+  /// Its fields are the training floor's business (train::Checkpointer).
+  std::string progress_json;
+  /// More named resumable state as text, stored under "states" (what
+  /// train::Checkpointer's state providers return).
+  std::map<std::string, std::string> states;
   /// The history so far as CSV text; optional.
   std::string history_csv;
   /// Free-form JSON text (any JSON value; "" = none). Stored as JSON, so
@@ -66,5 +69,11 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
 /// and shapes, parameter names and shapes, finite values, engine states); on
 /// any problem io_error naming the file, and nothing has changed.
 Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt);
+
+/// Reads and checks checkpoint.json's own fields only (format, version,
+/// epoch, learning rate, engine state, order, progress, states, settings),
+/// without touching a model or optimizer: for checks a caller makes before
+/// load_checkpoint commits. io_error as load_checkpoint.
+Checkpoint peek_checkpoint(const std::string& dir);
 
 }  // namespace xg::io
