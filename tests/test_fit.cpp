@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
 
 #include "temp_dir.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
 #include "xgrad/train/checkpointer.hpp"
 #include "xgrad/train/fit.hpp"
@@ -423,4 +426,54 @@ TEST_CASE("Checkpointer saves and restores registered states, and refuses bad fi
     CHECK_THROWS_WITH(ck2.resume(dir, o3),
                       Catch::Contains("checkpoint.json") && Catch::Contains("\"optimizer\""));
   }
+}
+
+TEST_CASE("the reported cost and the applied update share one Regularization", "[optim][fit]") {
+  // A full-batch epoch of plain SGD moves w by −η·∇(the cost fit reports);
+  // a listed tensor the optimizer does not update is in neither.
+  Rng rng(3);
+  auto model = nn::mlp({3, 4, 2}, "sigmoid", rng);
+  const Tensor stranger = Tensor::ones({2, 2}).requires_grad_();
+  std::vector<Tensor> listed = model->weights();
+  listed.push_back(stranger);
+  const double eta = 0.5;
+  optim::SGD sgd(model->parameters(), eta, optim::Regularization{0.3, 0.2, 7, listed});
+  CHECK(sgd.regularized_tensors().size() == model->weights().size());
+
+  data::Dataset set;
+  set.inputs = xt::linspace<Scalar>(-1, 1, 15).reshape({5, 3});
+  set.targets = Array{{1, 0}, {0, 1}, {1, 0}, {0, 1}, {1, 0}};
+  auto cost = make_cost("quadratic");
+
+  // The reported cost, differentiated: data cost + the optimizer's term.
+  const auto params = model->parameters();
+  std::vector<Array> before;
+  for (const auto& p : params) before.push_back(p.value());
+  model->zero_grad();
+  Tensor total = (*cost)((*model)(Tensor(set.inputs)), Tensor(set.targets)) +
+                 l2_penalty(sgd.regularized_tensors(), 0.3, 7) +
+                 l1_penalty(sgd.regularized_tensors(), 0.2, 7);
+  const double data_cost = (*cost)((*model)(Tensor(set.inputs)), Tensor(set.targets)).item();
+  total.backward();
+  std::vector<Array> expected;
+  for (const auto& p : params) expected.push_back(p.value() - eta * p.grad());
+  CHECK(total.item() == Approx(data_cost + sgd.regularization_penalty()).epsilon(1e-12));
+  const auto e = train::evaluate(*model, *cost, set, &sgd.regularization());
+  CHECK(e.cost > data_cost + sgd.regularization_penalty());  // evaluate alone counts the stranger
+
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 5;
+  o.monitor_training_cost = true;
+  o.monitor_evaluation_accuracy = false;
+  model->zero_grad();
+  const auto h = train::fit(*model, *cost, sgd, set, o);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    CHECK(xt::allclose(params[k].value(), expected[k], 1e-12, 1e-12));
+  // After the step, fit's reported cost is the data cost plus the same term.
+  const auto after = train::evaluate(*model, *cost, set);
+  REQUIRE(h.epochs[0].training_cost);
+  CHECK(*h.epochs[0].training_cost ==
+        Approx(after.cost + sgd.regularization_penalty()).epsilon(1e-12));
+  CHECK(stranger.value() == Array(xt::ones<Scalar>({2, 2})));
 }

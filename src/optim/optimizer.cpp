@@ -80,14 +80,14 @@ bool Optimizer::has_update(std::size_t i) const {
 const Array& Optimizer::regularized_grad(std::size_t i) {
   const Array& g = params_[i].grad();
   if (!regularized(i)) return g;
-  const Array& w = params_[i].value();
-  const auto l2 = static_cast<Scalar>(reg_.l2 / static_cast<double>(reg_.n));
-  const auto l1 = static_cast<Scalar>(reg_.l1 / static_cast<double>(reg_.n));
-  Array& out = reg_grad_[i];  // resized by the first assignment only
-  if (reg_.l1 == 0.0)
-    xt::noalias(out) = g + l2 * w;
-  else
-    xt::noalias(out) = g + l2 * w + l1 * xt::sign(w);
+  reg_.add_gradient(params_[i].value(), g, reg_grad_[i]);
+  return reg_grad_[i];
+}
+
+std::vector<Tensor> Optimizer::regularized_tensors() const {
+  std::vector<Tensor> out;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (is_weight_[i]) out.push_back(params_[i]);
   return out;
 }
 

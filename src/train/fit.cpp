@@ -57,18 +57,6 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
     throw value_error("fit: the schedule needs patience >= 1 and a floor in (0, 1)");
 }
 
-double penalty(const optim::Regularization* reg) {
-  if (!reg) return 0.0;
-  double l2 = 0.0, l1 = 0.0;
-  for (const Tensor& w : reg->weights)
-    for (Scalar v : w.value()) {
-      l2 += static_cast<double>(v) * v;
-      l1 += std::abs(static_cast<double>(v));
-    }
-  const double n = static_cast<double>(reg->n);
-  return reg->l2 / (2.0 * n) * l2 + reg->l1 / n * l1;
-}
-
 class TrainingModeRestorer {
  public:
   TrainingModeRestorer(nn::Module& m, bool mode) : m_(m), previous_(m.is_training()) {
@@ -139,7 +127,8 @@ Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& se
       e.correct += data::count_correct(a.value(), labels);
     }
   }
-  e.cost = (e.size ? total / static_cast<double>(e.size) : 0.0) + penalty(reg);
+  e.cost =
+      (e.size ? total / static_cast<double>(e.size) : 0.0) + (reg ? reg->value(reg->weights) : 0.0);
   return e;
 }
 
@@ -151,7 +140,12 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   data::Batches batches(training, o.batch_size, &rng);
   if (o.resume_order) batches.set_order(*o.resume_order);
   const std::vector<Tensor>& params = optimizer.params();
-  const optim::Regularization* reg = &optimizer.regularization();
+  // The reported cost's regularisation term covers exactly what the
+  // optimizer regularises (listed weights that are not its parameters are in
+  // neither).
+  optim::Regularization covered = optimizer.regularization();
+  covered.weights = optimizer.regularized_tensors();
+  const optim::Regularization* reg = &covered;
 
   History h;
   FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
