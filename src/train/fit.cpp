@@ -5,6 +5,7 @@
 #include <sstream>
 #include <xtensor/xview.hpp>
 
+#include "train/plateau.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::train {
@@ -149,9 +150,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
 
   History h;
   FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
-  if (progress.initial_learning_rate <= 0)
-    progress.initial_learning_rate = optimizer.learning_rate();
-  const double eta0 = progress.initial_learning_rate;
+  detail::PlateauPolicy plateau(o, progress, optimizer);
   std::vector<Array> snapshot(params.size());
 
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
@@ -218,29 +217,9 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     }
     h.epochs.push_back(r);
 
-    bool improved = false;
-    if (r.evaluation_correct) {
-      if (!progress.best_correct || *r.evaluation_correct > *progress.best_correct) {
-        progress.best_correct = r.evaluation_correct;
-        progress.best_epoch = epoch;
-        improved = true;
-      }
-    }
-    progress.epochs_since_best = improved ? 0 : progress.epochs_since_best + 1;
-    progress.epochs_since_schedule = improved ? 0 : progress.epochs_since_schedule + 1;
-
-    // Decide (and apply a halving) before on_epoch_end, so that a checkpoint
-    // saved there holds the state the next epoch starts from.
-    std::string stop;
-    if (o.early_stop > 0 && progress.epochs_since_best >= o.early_stop) {
-      stop = "early stop: no improvement in " + std::to_string(o.early_stop) + " epochs";
-    } else if (o.schedule && progress.epochs_since_schedule >= o.schedule_patience) {
-      optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
-      progress.epochs_since_schedule = 0;
-      if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12))
-        stop =
-            "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
-    }
+    // Decided (and a halving applied) before on_epoch_end, so that a
+    // checkpoint saved there holds the state the next epoch starts from.
+    const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
     if (o.monitor) o.monitor->on_epoch_end(r);
     if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order(), progress})) {
