@@ -276,3 +276,32 @@ TEST_CASE("checkpoint: saves are atomic and validate their input", "[io]") {
   CHECK_THROWS_AS(io::save_checkpoint(tmp / "x", *a, opt_a, bad), value_error);
   CHECK_FALSE(fs::exists(tmp / "x"));
 }
+
+TEST_CASE("checkpoint: links inside the directory are refused", "[io]") {
+  xg_test::TempDir tmp;
+  Rng rng(1);
+  auto model = nn::mlp({2, 3, 2}, "sigmoid", rng);
+  optim::Momentum opt(model->parameters(), 0.1, 0.9);
+  const std::string dir = tmp / "ck";
+  io::Checkpoint meta;
+  meta.learning_rate = 0.1;
+  io::save_checkpoint(dir, *model, opt, meta);
+  SECTION("the model subdirectory") {
+    fs::rename(fs::path(dir) / "model", tmp / "real-model");
+    fs::create_symlink(tmp / "real-model", fs::path(dir) / "model");
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt),
+                      Contains("model") && Contains("symbolic link"));
+  }
+  SECTION("an optimizer state file") {
+    fs::rename(fs::path(dir) / "optimizer/0.npy", tmp / "0.npy");
+    fs::create_symlink(tmp / "0.npy", fs::path(dir) / "optimizer/0.npy");
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt),
+                      Contains("0.npy") && Contains("symbolic link"));
+  }
+  SECTION("checkpoint.json") {
+    fs::rename(fs::path(dir) / "checkpoint.json", tmp / "checkpoint.json");
+    fs::create_symlink(tmp / "checkpoint.json", fs::path(dir) / "checkpoint.json");
+    CHECK_THROWS_AS(io::load_checkpoint(dir, *model, opt), io_error);
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt), Contains("symbolic link"));
+  }
+}

@@ -679,3 +679,25 @@ TEST_CASE("model: version 1 files (Softmax and Identity layer types) still load"
   std::ofstream(tmp / "old/model.json") << j.dump(2);
   require_io_error([&] { io::load_model(dir); }, {"unknown layer type 'Identity'"});
 }
+
+TEST_CASE("model and checkpoint loads refuse symbolic links inside the directory", "[io]") {
+  TempDir tmp;
+  auto net = sigmoid_softmax_net(2);
+  const std::string dir = tmp / "m";
+  io::save_model(dir, *net);
+  // A link to a file elsewhere: an attacker's way to make a load read it.
+  const fs::path outside = tmp / "elsewhere.npy";
+  fs::copy_file(fs::path(dir) / "0.bias.npy", outside);
+  SECTION("a parameter file") {
+    fs::remove(fs::path(dir) / "0.bias.npy");
+    fs::create_symlink(outside, fs::path(dir) / "0.bias.npy");
+    require_io_error([&] { io::load_model(dir); }, {"0.bias.npy", "symbolic link"});
+    require_io_error([&] { io::load_parameters(*net, dir); }, {"0.bias.npy", "symbolic link"});
+  }
+  SECTION("the manifest") {
+    fs::rename(fs::path(dir) / "model.json", tmp / "model.json");
+    fs::create_symlink(tmp / "model.json", fs::path(dir) / "model.json");
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "symbolic link"});
+  }
+  SECTION("a plain copy still loads") { CHECK_NOTHROW(io::load_model(dir)); }
+}

@@ -150,7 +150,7 @@ Manifest read_manifest(const std::string& dir) {
   m.path = (fs::path(dir) / kCheckpointManifest).string();
   const std::string& path = m.path;
   auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
-  m.j = detail::parse_json_file(path, kMaxManifestBytes);
+  m.j = detail::parse_json_in(dir, kCheckpointManifest, kMaxManifestBytes);
   const json& j = m.j;
   if (!j.is_object()) bad("not a JSON object");
   if (!j.contains("format") || j["format"] != kCheckpointFormat)
@@ -226,8 +226,14 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     if (!file::is_plain_file_name(file))
       bad("optimizer state file \"" + file + "\" must be a plain file name");
     const std::string fpath = (fs::path(dir) / kOptimizerSubdir / file).string();
-    if (!fs::exists(fpath, ec)) throw io_error(fpath + ": missing (listed in " + path + ")");
-    Array a = load_npy(fpath);
+    std::string bytes;
+    try {
+      bytes =
+          file::read_file_in(dir, std::string(kOptimizerSubdir) + "/" + file, std::size_t{1} << 40);
+    } catch (const io_error& e) {
+      throw io_error(std::string(e.what()) + " (listed in " + path + ")");
+    }
+    Array a = decode_npy(bytes, fpath);
     const auto& want = current[k].shape();
     if (!std::equal(want.begin(), want.end(), a.shape().begin(), a.shape().end()))
       throw io_error(fpath + ": optimizer state " + std::to_string(k) + " has shape " +
@@ -282,7 +288,7 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
   }
 
   // ---- parameters (checked against the model, nothing assigned yet)
-  auto values = detail::read_parameters_for(model, (fs::path(dir) / kModelSubdir).string());
+  auto values = detail::read_parameters_for(model, dir, kModelSubdir);
 
   // ---- commit. load_state is the only step that can still refuse, and it
   // changes nothing when it does, so it goes first.

@@ -1,14 +1,15 @@
 #include "io/json_file.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::io::detail {
 
-json parse_json_file(const std::string& path, std::size_t max_bytes) {
-  const std::string text = file::read_file(path, max_bytes);
+namespace {
+json parse_json_text(const std::string& text, const std::string& path) {
   try {
     return json::parse(text, [&](int depth, json::parse_event_t, json&) {
       if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
@@ -17,6 +18,16 @@ json parse_json_file(const std::string& path, std::size_t max_bytes) {
   } catch (const json::exception& e) {
     throw io_error(path + ": malformed JSON: " + e.what());
   }
+}
+}  // namespace
+
+json parse_json_file(const std::string& path, std::size_t max_bytes) {
+  return parse_json_text(file::read_file(path, max_bytes), path);
+}
+
+json parse_json_in(const std::string& dir, const std::string& relative, std::size_t max_bytes) {
+  return parse_json_text(file::read_file_in(dir, relative, max_bytes),
+                         (std::filesystem::path(dir) / relative).string());
 }
 
 Fields::Fields(const json& object, std::string file, std::string where)

@@ -14,6 +14,9 @@ using json = nlohmann::ordered_json;
 /// 256 levels (parsing is iterative, but dump() recurses: deep nesting from a
 /// hostile file would overflow the stack later).
 json parse_json_file(const std::string& path, std::size_t max_bytes);
+/// The same for the file `relative` inside the saved directory `dir`, opened
+/// without following links (file::read_file_in).
+json parse_json_in(const std::string& dir, const std::string& relative, std::size_t max_bytes);
 
 /// Typed access to the fields of a JSON object read from `file`: every
 /// reader checks the type first and throws io_error naming the file and the

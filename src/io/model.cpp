@@ -25,6 +25,7 @@ using json = nlohmann::ordered_json;
 namespace {
 
 constexpr std::size_t kMaxManifestBytes = 64u << 20;
+constexpr std::size_t kMaxParameterBytes = std::size_t{1} << 40;
 
 // ------------------------------------------------------------ manifest
 
@@ -36,13 +37,20 @@ struct ParamFile {
 };
 
 struct Manifest {
+  std::string root, sub;  // see read_manifest
+  std::string in_dir(const std::string& name) const {
+    return sub.empty() ? name : sub + "/" + name;
+  }
   std::string path;  // for messages
   json j;
   long long version = 0;
   std::vector<ParamFile> params;  // without values until read_values()
 };
 
-Manifest read_manifest(const std::string& dir) {
+// The model directory is `root`/`sub` ("" = root itself); files inside it
+// are opened from `root` without following links (file::read_file_in).
+Manifest read_manifest(const std::string& root, const std::string& sub) {
+  const std::string dir = sub.empty() ? root : (fs::path(root) / sub).string();
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw io_error("model directory '" + dir + "' does not exist or is not a directory");
@@ -50,7 +58,9 @@ Manifest read_manifest(const std::string& dir) {
   m.path = (fs::path(dir) / kModelManifest).string();
   if (!fs::exists(m.path, ec))
     throw io_error(m.path + ": missing (is '" + dir + "' a model saved by xgrad?)");
-  m.j = detail::parse_json_file(m.path, kMaxManifestBytes);
+  m.root = root;
+  m.sub = sub;
+  m.j = detail::parse_json_in(root, m.in_dir(kModelManifest), kMaxManifestBytes);
   const json& j = m.j;
   auto bad = [&](const std::string& what) { throw io_error(m.path + ": " + what); };
   if (!j.is_object()) bad("the manifest is not a JSON object");
@@ -104,13 +114,17 @@ Manifest read_manifest(const std::string& dir) {
 }
 
 // Loads every listed file; each must exist, match its table shape and be finite.
-void read_values(Manifest& m, const std::string& dir) {
+void read_values(Manifest& m) {
   for (ParamFile& p : m.params) {
-    const std::string path = (fs::path(dir) / p.file).string();
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-      throw io_error(path + ": missing (parameter '" + p.name + "' listed in " + m.path + ")");
-    p.value = load_npy(path);
+    const std::string path = (fs::path(m.root) / m.in_dir(p.file)).string();
+    std::string bytes;
+    try {
+      bytes = file::read_file_in(m.root, m.in_dir(p.file), kMaxParameterBytes);
+    } catch (const io_error& e) {
+      throw io_error(std::string(e.what()) + " (parameter '" + p.name + "' listed in " + m.path +
+                     ")");
+    }
+    p.value = decode_npy(bytes, path);
     const auto& s = p.value.shape();
     if (!std::equal(s.begin(), s.end(), p.shape.begin(), p.shape.end()))
       throw io_error(path + ": holds shape " + shape_str(s) + " but the manifest says " +
@@ -170,7 +184,7 @@ void save_model(const std::string& dir, const nn::Sequential& model, const std::
 }
 
 LoadedModel load_model(const std::string& dir) {
-  Manifest m = read_manifest(dir);
+  Manifest m = read_manifest(dir, "");
   if (!m.j.contains("architecture")) throw io_error(m.path + ": \"architecture\" is missing");
   LoadedModel out;
   if (m.j.contains("cost") && !m.j["cost"].is_null()) {
@@ -182,7 +196,7 @@ LoadedModel load_model(const std::string& dir) {
     if (!m.j["metadata"].is_object()) throw io_error(m.path + ": \"metadata\" must be an object");
     out.metadata_json = m.j["metadata"].dump();
   }
-  read_values(m, dir);
+  read_values(m);
   // Layers ask for their parameters' shapes before allocating them: a
   // manifest claiming Linear(10^9, 10^9) is refused here, with the memory it
   // would need justified by no file.
@@ -210,15 +224,16 @@ LoadedModel load_model(const std::string& dir) {
 }
 
 void load_parameters(nn::Module& model, const std::string& dir) {
-  auto values = detail::read_parameters_for(model, dir);
+  auto values = detail::read_parameters_for(model, dir, "");
   detail::assign_parameters(values);
 }
 
 namespace detail {
 
-ParameterValues read_parameters_for(const nn::Module& model, const std::string& dir) {
-  Manifest m = read_manifest(dir);
-  read_values(m, dir);
+ParameterValues read_parameters_for(const nn::Module& model, const std::string& root,
+                                    const std::string& sub) {
+  Manifest m = read_manifest(root, sub);
+  read_values(m);
   return match(model, m);
 }
 

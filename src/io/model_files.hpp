@@ -18,9 +18,11 @@ void write_model_files(const std::string& dir, const nn::Sequential& model, cons
 
 /// A parameter and the value to give it.
 using ParameterValues = std::vector<std::pair<Tensor, Array>>;
-/// Reads and checks the model directory `dir` against `model` (see
-/// load_parameters) without changing anything.
-ParameterValues read_parameters_for(const nn::Module& model, const std::string& dir);
+/// Reads and checks the model directory `root`/`sub` ("" = root) against
+/// `model` (see load_parameters) without changing anything. Files below
+/// `root` are opened without following links.
+ParameterValues read_parameters_for(const nn::Module& model, const std::string& root,
+                                    const std::string& sub);
 /// Copies each value into its parameter in place. Shapes were checked, so
 /// this cannot fail.
 void assign_parameters(ParameterValues& values) noexcept;

@@ -2,6 +2,7 @@
 #include "util/file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "xgrad/error.hpp"
 
@@ -74,6 +76,76 @@ std::string read_file(const std::string& path, std::size_t max_bytes) {
   in.read(text.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size) throw io_error(path + ": read failed");
   return text;
+}
+
+namespace {
+
+// Closes a descriptor on every path out.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+}  // namespace
+
+std::string read_file_in(const std::string& dir, const std::string& relative,
+                         std::size_t max_bytes) {
+  const std::string path = (fs::path(dir) / relative).string();
+  std::vector<std::string> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t slash = relative.find('/', start);
+    parts.push_back(relative.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  for (const auto& part : parts)
+    if (!is_plain_file_name(part))
+      throw io_error(path + ": '" + part + "' is not a plain file name");
+  Fd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (at.fd < 0) throw io_error(dir + ": cannot open the directory: " + errno_text(errno));
+  auto refuse = [&](int err, const std::string& part) {
+    struct stat link;
+    if ((err == ELOOP || err == ENOTDIR) &&
+        ::fstatat(at.fd, part.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode))
+      throw io_error(path + ": '" + part +
+                     "' is a symbolic link; refusing to follow links inside a saved directory");
+    if (err == ENOENT) throw io_error(path + ": missing");
+    throw io_error(path + ": cannot open: " + errno_text(err));
+  };
+  for (std::size_t k = 0; k + 1 < parts.size(); ++k) {
+    const int sub =
+        ::openat(at.fd, parts[k].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) refuse(errno, parts[k]);
+    ::close(at.fd);
+    at.fd = sub;
+  }
+  // O_NONBLOCK: opening a FIFO planted in the directory must not hang.
+  Fd f(::openat(at.fd, parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (f.fd < 0) refuse(errno, parts.back());
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0) throw io_error(path + ": cannot stat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode)) throw io_error(path + ": not a regular file");
+  const auto size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > max_bytes)
+    throw io_error(path + ": " + std::to_string(size) + " bytes is more than the limit of " +
+                   std::to_string(max_bytes));
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(f.fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error(path + ": read failed: " + errno_text(errno));
+    }
+    if (n == 0) throw io_error(path + ": read failed: the file shrank while it was read");
+    done += static_cast<std::size_t>(n);
+  }
+  return bytes;
 }
 
 bool is_plain_file_name(const std::string& name) {

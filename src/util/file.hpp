@@ -23,6 +23,16 @@ std::string unique_suffix();
 /// regular file, larger than `max_bytes` or unreadable.
 std::string read_file(const std::string& path, std::size_t max_bytes);
 
+/// The whole file `relative` ("model.json", "model/0.weight.npy") inside the
+/// directory `dir`, opened without following symbolic links: `dir` itself
+/// is the caller's choice, but a saved directory is untrusted input, and a
+/// link inside it could make a load read any file on the machine. io_error
+/// naming the path for a link ("is a symbolic link; refusing to follow it"),
+/// a missing or non-regular file, more than `max_bytes`, or a read error.
+/// Each component of `relative` must be a plain file name.
+std::string read_file_in(const std::string& dir, const std::string& relative,
+                         std::size_t max_bytes);
+
 /// Whether `name` can be a file name inside a saved directory: one path
 /// component, not "." or "..", no '/', '\\' or control characters.
 bool is_plain_file_name(const std::string& name);
