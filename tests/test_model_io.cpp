@@ -701,3 +701,36 @@ TEST_CASE("model and checkpoint loads refuse symbolic links inside the directory
   }
   SECTION("a plain copy still loads") { CHECK_NOTHROW(io::load_model(dir)); }
 }
+
+TEST_CASE("save paths: checked up front, no created parents left, stale temporaries cleaned",
+          "[io]") {
+  TempDir tmp;
+  auto net = sigmoid_softmax_net(3);
+  std::ofstream(tmp / "file") << "x";
+  SECTION("check_save_target refuses what save_model would refuse, writing nothing") {
+    require_io_error([&] { io::check_save_target(tmp / "file"); }, {"file", "not a directory"});
+    require_io_error([&] { io::check_save_target(tmp / "file/sub/m"); }, {"is not a directory"});
+    fs::create_directories(tmp / "notes");
+    std::ofstream(tmp / "notes/todo.txt") << "x";
+    require_io_error([&] { io::check_save_target(tmp / "notes"); }, {"refusing"});
+    CHECK_NOTHROW(io::check_save_target(tmp / "new/deeper/m"));
+    CHECK_FALSE(fs::exists(tmp / "new"));
+  }
+  SECTION("a failed save removes the parents it created") {
+    xg::file::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
+    CHECK_THROWS_AS(io::save_model(tmp / "a/b/m", *net), io_error);
+    xg::file::set_write_hook(nullptr);
+    CHECK_FALSE(fs::exists(tmp / "a"));
+  }
+  SECTION("temporaries of a killed save are removed by the next save") {
+    // A pid that cannot be running (above Linux's pid_max limit).
+    fs::create_directories(tmp / ".m.tmp-99999999-1-2");
+    fs::create_directories(tmp / ".m.old-99999999-3-4");
+    const std::string live = ".m.tmp-" + std::to_string(::getpid()) + "-9-9";
+    fs::create_directories(tmp / live);
+    io::save_model(tmp / "m", *net);
+    CHECK_FALSE(fs::exists(tmp / ".m.tmp-99999999-1-2"));
+    CHECK_FALSE(fs::exists(tmp / ".m.old-99999999-3-4"));
+    CHECK(fs::exists(tmp / live));  // its process is alive: maybe a concurrent save
+  }
+}

@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "xgrad/cost.hpp"
+#include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/dropout.hpp"
@@ -149,6 +151,29 @@ const xg::data::Dataset& pick_set(const xg::data::Mnist& m, const std::string& n
   throw xg::value_error("unknown data set '" + name + "': expected training, validation or test");
 }
 
+// Every output path is checked before the first epoch, so a bad or clashing
+// path is refused up front instead of after hours of training.
+void check_output_paths(const Settings& s) {
+  if (!s.save.empty()) xg::io::check_save_target(s.save);
+  if (!s.checkpoint.empty()) xg::io::check_checkpoint_target(s.checkpoint);
+  if (!s.out.empty()) xg::train::check_history_target(s.out);
+  auto same = [](const std::string& a, const std::string& b) {
+    if (a.empty() || b.empty()) return false;
+    std::error_code ec;
+    const auto ca = std::filesystem::weakly_canonical(a, ec),
+               cb = std::filesystem::weakly_canonical(b, ec);
+    return ca == cb;
+  };
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"--save", &s.save}, {"--checkpoint", &s.checkpoint}, {"--out", &s.out}};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = i + 1; j < 3; ++j)
+      if (same(*paths[i].second, *paths[j].second))
+        throw xg::value_error(std::string(paths[i].first) + " and " + paths[j].first +
+                              " name the same directory '" + *paths[i].second +
+                              "'; give each its own");
+}
+
 Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   // Pixels stay bytes until a mini-batch is made: same values, 1/8 of the memory.
   const xg::data::Mnist mnist =
@@ -186,6 +211,7 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   // Saving and resuming the run: weights, optimizer state, η, the shuffling
   // engine and order, early stopping's and the schedule's counts.
   const std::string settings = settings_json(s);
+  check_output_paths(s);
   xg::train::Checkpointer checkpointer(*model, *optimizer, s.checkpoint);
   checkpointer.set_settings(settings);
   if (!s.resume.empty()) {

@@ -67,6 +67,10 @@ bool valid_rng_state(const std::string& state) {
 
 }  // namespace
 
+void check_checkpoint_target(const std::string& dir) {
+  file::check_directory_target(dir, kCheckpointManifest, "save_checkpoint");
+}
+
 void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta) {
   if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)

@@ -183,6 +183,10 @@ void save_model(const std::string& dir, const nn::Sequential& model, const std::
   });
 }
 
+void check_save_target(const std::string& dir) {
+  file::check_directory_target(dir, kModelManifest);
+}
+
 LoadedModel load_model(const std::string& dir) {
   Manifest m = read_manifest(dir, "");
   if (!m.j.contains("architecture")) throw io_error(m.path + ": \"architecture\" is missing");

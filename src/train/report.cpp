@@ -53,6 +53,21 @@ std::string history_csv(const History& h) {
   return out.str();
 }
 
+void check_history_target(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (fs::path p = fs::path(dir); !p.empty(); p = p.parent_path()) {
+    const auto st = fs::status(p, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        throw io_error("cannot write the history into '" + dir + "': '" + p.string() +
+                       "' is not a directory");
+      return;
+    }
+    if (p == p.parent_path()) return;
+  }
+}
+
 void write_history(const std::string& dir, const History& h, const std::string& eval_name) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -2,6 +2,7 @@
 #include "util/file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -228,38 +230,112 @@ void write_atomically(const std::string& path, const std::string& bytes) {
   });
 }
 
-void write_directory_atomically(const std::string& dir, const std::string& marker,
-                                const std::function<void(const std::string& tmp_dir)>& write,
-                                const std::string& what) {
-  fs::path target(dir);
-  if (!target.has_filename()) target = target.parent_path();  // "runs/model/"
-  const std::string name = target.filename().string();
-  if (name.empty() || name == "." || name == "..")
-    throw value_error(what + ": '" + dir + "' does not name a directory to create");
-  const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec)
-    throw io_error(what + ": cannot create the parent directory '" + parent.string() + "' of '" +
-                   dir + "': " + ec.message());
+namespace {
 
-  const auto st = fs::symlink_status(target, ec);
-  const bool replacing = fs::exists(st);
-  if (replacing) {
+struct Target {
+  fs::path target, parent;
+  std::string name;
+  bool replacing = false;
+};
+
+// Where `dir` would go, and whether a save may put it there: the checks of
+// check_directory_target without touching the disk.
+Target examine(const std::string& dir, const std::string& marker, const std::string& what) {
+  Target t;
+  t.target = fs::path(dir);
+  if (!t.target.has_filename()) t.target = t.target.parent_path();  // "runs/model/"
+  t.name = t.target.filename().string();
+  if (t.name.empty() || t.name == "." || t.name == "..")
+    throw value_error(what + ": '" + dir + "' does not name a directory to create");
+  t.parent = t.target.parent_path().empty() ? fs::path(".") : t.target.parent_path();
+  std::error_code ec;
+  // The nearest existing ancestor must be a directory, or creating the parents fails.
+  for (fs::path p = t.parent; !p.empty(); p = p.parent_path()) {
+    const auto st = fs::status(p, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        throw io_error(what + ": cannot save to '" + dir + "': '" + p.string() +
+                       "' is not a directory");
+      break;
+    }
+    if (p == p.parent_path()) break;
+  }
+  const auto st = fs::symlink_status(t.target, ec);
+  t.replacing = fs::exists(st);
+  if (t.replacing) {
     if (fs::is_symlink(st))
       throw io_error(what + ": '" + dir + "' is a symbolic link; refusing to replace it");
     if (!fs::is_directory(st))
       throw io_error(what + ": '" + dir +
                      "' exists and is not a directory; refusing to replace it");
-    if (!fs::is_empty(target, ec) && !fs::exists(target / marker, ec))
+    if (!fs::is_empty(t.target, ec) && !fs::exists(t.target / marker, ec))
       throw io_error(what + ": '" + dir + "' is a non-empty directory without " + marker +
                      "; refusing to replace something that is not a saved xgrad directory");
   }
+  return t;
+}
+
+// Temporaries ".<name>.tmp-<pid>-…" and ".<name>.old-<pid>-…" whose process is
+// gone were left by a killed save; the next save into the same place removes them.
+void remove_stale_temporaries(const fs::path& parent, const std::string& name) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string f = entry.path().filename().string();
+    for (const char* kind : {".tmp-", ".old-"}) {
+      const std::string prefix = "." + name + kind;
+      if (f.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = f.substr(prefix.size());
+      char* end = nullptr;
+      const long pid = std::strtol(rest.c_str(), &end, 10);
+      if (pid <= 0 || end == rest.c_str() || *end != '-') continue;
+      if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::error_code ignored;
+        fs::remove_all(entry.path(), ignored);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void check_directory_target(const std::string& dir, const std::string& marker,
+                            const std::string& what) {
+  examine(dir, marker, what);
+}
+
+void write_directory_atomically(const std::string& dir, const std::string& marker,
+                                const std::function<void(const std::string& tmp_dir)>& write,
+                                const std::string& what) {
+  const Target t = examine(dir, marker, what);
+  const fs::path& target = t.target;
+  const fs::path& parent = t.parent;
+  const std::string& name = t.name;
+  const bool replacing = t.replacing;
+  std::error_code ec;
+  // Parents this save creates are removed again if it fails.
+  std::vector<fs::path> created;
+  for (fs::path p = parent; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    created.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  auto remove_created = [&] {
+    std::error_code ignored;
+    for (const fs::path& p : created) fs::remove(p, ignored);  // innermost first; only if empty
+  };
+  fs::create_directories(parent, ec);
+  if (ec) {
+    remove_created();
+    throw io_error(what + ": cannot create the parent directory '" + parent.string() + "' of '" +
+                   dir + "': " + ec.message());
+  }
+  remove_stale_temporaries(parent, name);
 
   const fs::path tmp = parent / ("." + name + ".tmp-" + unique_suffix());
-  if (!fs::create_directory(tmp, ec) || ec)
+  if (!fs::create_directory(tmp, ec) || ec) {
+    remove_created();
     throw io_error(what + ": cannot create the temporary directory '" + tmp.string() +
                    "': " + (ec ? ec.message() : "it already exists"));
+  }
   auto discard_tmp = [&] {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
@@ -269,6 +345,7 @@ void write_directory_atomically(const std::string& dir, const std::string& marke
     sync_directory(tmp.string());
   } catch (...) {
     discard_tmp();
+    remove_created();
     throw;
   }
 
@@ -276,6 +353,7 @@ void write_directory_atomically(const std::string& dir, const std::string& marke
     if (std::rename(tmp.c_str(), target.c_str()) != 0) {
       const int err = errno;
       discard_tmp();
+      remove_created();
       throw io_error(what + ": cannot rename '" + tmp.string() + "' to '" + dir +
                      "': " + errno_text(err));
     }

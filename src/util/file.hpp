@@ -62,10 +62,20 @@ void write_atomically_with(const std::string& path,
 /// renaming the old directory aside, renaming the new one in and removing the
 /// old one. An existing `dir` must be empty or contain `marker` (io_error
 /// otherwise). On any error the temporary directory is removed and `dir` is
-/// as it was. `what` starts error messages ("save", "save_checkpoint").
+/// as it was, and parent directories it created are removed again.
+/// Temporaries of earlier saves to the same place whose process is gone
+/// (".<name>.tmp-<pid>-…", ".<name>.old-<pid>-…") are removed first.
+/// `what` starts error messages ("save", "save_checkpoint").
 void write_directory_atomically(const std::string& dir, const std::string& marker,
                                 const std::function<void(const std::string& tmp_dir)>& write,
                                 const std::string& what = "save");
+
+/// Throws what write_directory_atomically(dir, marker, …) would throw before
+/// writing anything (a target that is a file, a link or a foreign directory;
+/// a parent path through a file), so a program can refuse a bad output path
+/// before hours of work. Touches nothing.
+void check_directory_target(const std::string& dir, const std::string& marker,
+                            const std::string& what = "save");
 
 // ------------------------------------------------------------------ test hooks
 

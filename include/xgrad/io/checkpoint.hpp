@@ -61,6 +61,10 @@ struct Checkpoint {
 void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta);
 
+/// As check_save_target (model.hpp) for a checkpoint directory (marker
+/// checkpoint.json).
+void check_checkpoint_target(const std::string& dir);
+
 /// Restores a checkpoint into an existing model and optimizer of the same
 /// shape and kind: parameters (as load_parameters), optimizer state
 /// (load_state) and learning rate, and every module's extra state; returns the

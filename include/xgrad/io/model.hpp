@@ -40,6 +40,12 @@ inline constexpr const char* kModelManifest = "model.json";
 void save_model(const std::string& dir, const nn::Sequential& model, const std::string& cost = "",
                 const std::string& metadata_json = "");
 
+/// Throws the io_error (or value_error) save_model(dir, …) would throw for
+/// the path alone: `dir` is a file, a symbolic link or a non-empty directory
+/// without model.json, or a parent on the way is a file. Touches nothing:
+/// call it before training to refuse an output path up front.
+void check_save_target(const std::string& dir);
+
 /// What load_model() rebuilds.
 struct LoadedModel {
   std::shared_ptr<nn::Sequential> model;  // in training mode, as a new module is
