@@ -201,17 +201,14 @@ Manifest read_manifest(const std::string& dir) {
 
 Checkpoint peek_checkpoint(const std::string& dir) { return read_manifest(dir).fields; }
 
-Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
-  std::error_code ec;
-  Manifest m = read_manifest(dir);
-  const std::string& path = m.path;
-  const json& j = m.j;
-  const long long version = m.version;
-  Checkpoint out = std::move(m.fields);
-  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
-  const detail::Fields f(j, path);
+namespace {
 
-  // ---- optimizer state: same rule, same count, same shapes, finite
+// The optimizer's saved state: same rule, same count, same shapes, finite.
+std::vector<Array> read_optimizer_state(const Manifest& m, const std::string& dir,
+                                        const optim::Optimizer& opt) {
+  const std::string& path = m.path;
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
+  const detail::Fields f(m.j, path);
   const detail::Fields fo = f.nested("optimizer");
   const std::string opt_name = fo.text("name");
   if (opt_name != opt.name())
@@ -247,8 +244,18 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     state.push_back(std::move(a));
   }
 
-  // ---- modules' extra state: exactly the model's stateful modules.
-  // Version 1 saved only Dropout engines, as {"path": "<engine state>"}.
+  return state;
+}
+
+// The saved extra state of every stateful module, checked against `model`
+// (exactly its stateful modules, each accepting its state). Version 1 saved
+// only Dropout engines, as {"path": "<engine state>"}.
+std::map<std::string, std::pair<nn::Module*, nn::Module::ExtraState>> read_module_states(
+    const Manifest& m, nn::Module& model) {
+  const std::string& path = m.path;
+  const json& j = m.j;
+  const long long version = m.version;
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
   ModuleStates current_states;
   std::map<std::string, nn::Module*> stateful;
   collect_states(model, "", current_states, &stateful);
@@ -291,6 +298,17 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     }
   }
 
+  std::map<std::string, std::pair<nn::Module*, nn::Module::ExtraState>> out;
+  for (const auto& [p, mod] : stateful) out[p] = {mod, saved.at(p)};
+  return out;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+  Manifest m = read_manifest(dir);
+  const std::vector<Array> state = read_optimizer_state(m, dir, opt);
+  const auto states = read_module_states(m, model);
   // ---- parameters (checked against the model, nothing assigned yet)
   auto values = detail::read_parameters_for(model, dir, kModelSubdir);
 
@@ -299,12 +317,12 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
   try {
     opt.load_state(state);
   } catch (const xg::error& e) {
-    throw io_error(path + ": the optimizer rejected the saved state: " + e.what());
+    throw io_error(m.path + ": the optimizer rejected the saved state: " + e.what());
   }
-  opt.set_learning_rate(out.learning_rate);
+  opt.set_learning_rate(m.fields.learning_rate);
   detail::assign_parameters(values);
-  for (const auto& [p, m] : stateful) m->load_extra_state(saved.at(p));
-  return out;
+  for (const auto& [p, entry] : states) entry.first->load_extra_state(entry.second);
+  return std::move(m.fields);
 }
 
 }  // namespace xg::io
