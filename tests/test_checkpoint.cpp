@@ -305,3 +305,31 @@ TEST_CASE("checkpoint: links inside the directory are refused", "[io]") {
     CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt), Contains("symbolic link"));
   }
 }
+
+TEST_CASE("checkpoint: version 1 files (dropout_rng_states) still load", "[io]") {
+  xg_test::TempDir tmp;
+  Rng rng(4);
+  auto model = std::make_shared<nn::Sequential>();
+  model->add(std::make_shared<nn::Linear>(2, 3, rng))
+      .add(std::make_shared<nn::Dropout>(0.5, rng))
+      .add(std::make_shared<nn::Linear>(3, 2, rng));
+  optim::SGD opt(model->parameters(), 0.1);
+  const std::string dir = tmp / "ck";
+  io::Checkpoint meta;
+  meta.learning_rate = 0.1;
+  io::save_checkpoint(dir, *model, opt, meta);
+  auto& dropout = static_cast<nn::Dropout&>(*(*model)[1]);
+  const std::string engine = dropout.rng().state();
+
+  nlohmann::json j;
+  std::ifstream(dir + "/checkpoint.json") >> j;
+  REQUIRE(j["module_states"]["1"]["rng"] == engine);
+  j["version"] = 1;
+  j["dropout_rng_states"] = {{"1", engine}};
+  j.erase("module_states");
+  j.erase("states");
+  std::ofstream(dir + "/checkpoint.json") << j.dump();
+  dropout.reseed(99);
+  io::load_checkpoint(dir, *model, opt);
+  CHECK(dropout.rng().state() == engine);
+}
