@@ -734,3 +734,24 @@ TEST_CASE("save paths: checked up front, no created parents left, stale temporar
     CHECK(fs::exists(tmp / live));  // its process is alive: maybe a concurrent save
   }
 }
+
+TEST_CASE("concurrent saves to one new path all complete; the last one wins", "[io]") {
+  TempDir tmp;
+  auto a = sigmoid_softmax_net(1), b = sigmoid_softmax_net(2);
+  const std::string dir = tmp / "m";
+  // The second save finds the directory created while it was writing.
+  bool raced = false;
+  xg::file::set_write_hook([&](const std::string& path) {
+    if (!raced && path.find("model.json") != std::string::npos) {
+      raced = true;
+      io::save_model(dir, *a);  // the "other process" finishes first
+    }
+  });
+  io::save_model(dir, *b);
+  xg::file::set_write_hook(nullptr);
+  REQUIRE(raced);
+  auto loaded = io::load_model(dir);
+  const auto want = b->parameters(), got = loaded.model->parameters();
+  for (std::size_t k = 0; k < want.size(); ++k) CHECK((want[k].value() == got[k].value()));
+  CHECK(entries(tmp.path) == std::vector<std::string>{"m"});
+}

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -260,7 +261,23 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
     nlohmann::json meta = nlohmann::json::parse(settings);
     meta["epochs_done"] = last.epoch;
     meta["accuracy"] = {{"set", s.eval}, {"correct", o.correct}, {"total", o.total}};
-    xg::io::save_model(s.save, *model, s.cost, meta.dump());
+    try {
+      xg::io::save_model(s.save, *model, s.cost, meta.dump());
+    } catch (const xg::error& e) {
+      const std::exception_ptr original = std::current_exception();
+      // The path was checked before training; if the save still fails (a
+      // full disk), the trained model is kept elsewhere rather than lost.
+      const std::string rescue =
+          (std::filesystem::temp_directory_path() / ("xgrad-rescue-" + std::to_string(::getpid())))
+              .string();
+      try {
+        xg::io::save_model(rescue, *model, s.cost, meta.dump());
+      } catch (const xg::error&) {
+        std::rethrow_exception(original);  // nowhere to keep the model either
+      }
+      throw xg::io_error(std::string(e.what()) + "; the trained model was saved to " + rescue +
+                         " instead");
+    }
     if (!quiet) out << "saved the model to " << s.save << "\n";
   }
   if (!quiet) {

@@ -350,15 +350,21 @@ void write_directory_atomically(const std::string& dir, const std::string& marke
   }
 
   if (!replacing) {
-    if (std::rename(tmp.c_str(), target.c_str()) != 0) {
-      const int err = errno;
+    if (std::rename(tmp.c_str(), target.c_str()) == 0) {
+      sync_directory(parent.string());
+      return;
+    }
+    const int err = errno;
+    // A concurrent save created the directory meanwhile: replace it as any
+    // earlier save (the last save to finish is what the path holds).
+    const bool raced = (err == ENOTEMPTY || err == EEXIST) && fs::exists(target / marker, ec) &&
+                       !fs::is_symlink(fs::symlink_status(target, ec));
+    if (!raced) {
       discard_tmp();
       remove_created();
       throw io_error(what + ": cannot rename '" + tmp.string() + "' to '" + dir +
                      "': " + errno_text(err));
     }
-    sync_directory(parent.string());
-    return;
   }
 #if defined(__linux__) && defined(RENAME_EXCHANGE)
   // One atomic step: the path always names a complete directory.

@@ -63,6 +63,9 @@ void write_atomically_with(const std::string& path,
 /// old one. An existing `dir` must be empty or contain `marker` (io_error
 /// otherwise). On any error the temporary directory is removed and `dir` is
 /// as it was, and parent directories it created are removed again.
+/// Concurrent saves to one path each complete; the last to finish is what
+/// the path holds (one that finds the directory created by another meanwhile
+/// replaces it like an existing save).
 /// Temporaries of earlier saves to the same place whose process is gone
 /// (".<name>.tmp-<pid>-…", ".<name>.old-<pid>-…") are removed first.
 /// `what` starts error messages ("save", "save_checkpoint").
