@@ -100,7 +100,8 @@ struct FitOptions {
   std::size_t eval_batch_size = 1000;
   Monitor* monitor = nullptr;
   /// Called after each epoch's record is complete; return false to stop
-  /// (the stop reason is then "interrupted"). Checkpointing hooks in here.
+  /// (the stop reason is then "interrupted"). train::Checkpointer::attach
+  /// hooks its saves in here (keeping a callback already set).
   std::function<bool(const EpochRecord&, const FitState&)> on_epoch_end;
   /// Epochs already done by a run this one resumes (the first epoch run is
   /// first_epoch + 1). To resume exactly, also pass the checkpoint's engine
