@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <xtensor/xmath.hpp>
 
 #include "ops/backward.hpp"
+#include "util/text.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/softmax.hpp"
 
@@ -22,13 +22,6 @@ namespace xg {
 namespace {
 
 // ------------------------------------------------------------ checks
-
-/// A number as people write it: 1e-08, 0.5, -2 (std::to_string prints 0.000000 for 1e-8).
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
 
 /// The batch size: rows of a rank >= 2 tensor; a vector or a scalar is one sample.
 std::size_t batch_rows(const Array& v) { return v.dimension() >= 2 ? v.shape()[0] : 1; }
@@ -55,7 +48,7 @@ void check_pair(const char* cost, const char* a_name, const Tensor& a, const Ten
 void check_lambda(const char* term, double lambda, std::size_t n) {
   if (!(lambda >= 0.0) || !std::isfinite(lambda))
     throw value_error(std::string(term) + ": lambda must be finite and >= 0, got " +
-                      number(lambda));
+                      text::number(lambda));
   if (n < 1) throw value_error(std::string(term) + ": training-set size n must be >= 1, got 0");
 }
 

@@ -4,13 +4,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "temp_dir.hpp"
+#include "util/file.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/checkpoint.hpp"
@@ -226,7 +226,7 @@ TEST_CASE("checkpoint: failed loads change neither model nor optimizer", "[io]")
         .add(std::make_shared<nn::Softmax>());
     optim::Momentum popt(plain->parameters(), 0.1, 0.9);
     const auto plain_before = values_of(*plain);
-    expect_untouched(*plain, popt, {"checkpoint.json", "Dropout layer '2'"});
+    expect_untouched(*plain, popt, {"checkpoint.json", "module '2'"});
     CHECK(same_arrays(values_of(*plain), plain_before));
   }
   CHECK(same_arrays(values_of(*victim), params_before));
@@ -248,11 +248,11 @@ TEST_CASE("checkpoint: saves are atomic and validate their input", "[io]") {
 
   meta.epoch = 2;
   int written = 0;
-  io::detail::set_write_hook([&](const std::string& path) {
+  xg::file::set_write_hook([&](const std::string& path) {
     if (++written == 6) throw io_error("simulated failure writing " + path);
   });
   CHECK_THROWS_WITH(io::save_checkpoint(dir, *b, opt_b, meta), Contains("simulated failure"));
-  io::detail::set_write_hook(nullptr);
+  xg::file::set_write_hook(nullptr);
   auto probe = net(3);
   optim::Momentum popt(probe->parameters(), 0.5, 0.9);
   CHECK(io::load_checkpoint(dir, *probe, popt).epoch == 1);
@@ -275,4 +275,61 @@ TEST_CASE("checkpoint: saves are atomic and validate their input", "[io]") {
   bad.rng_state = "not an engine";
   CHECK_THROWS_AS(io::save_checkpoint(tmp / "x", *a, opt_a, bad), value_error);
   CHECK_FALSE(fs::exists(tmp / "x"));
+}
+
+TEST_CASE("checkpoint: links inside the directory are refused", "[io]") {
+  xg_test::TempDir tmp;
+  Rng rng(1);
+  auto model = nn::mlp({2, 3, 2}, "sigmoid", rng);
+  optim::Momentum opt(model->parameters(), 0.1, 0.9);
+  const std::string dir = tmp / "ck";
+  io::Checkpoint meta;
+  meta.learning_rate = 0.1;
+  io::save_checkpoint(dir, *model, opt, meta);
+  SECTION("the model subdirectory") {
+    fs::rename(fs::path(dir) / "model", tmp / "real-model");
+    fs::create_symlink(tmp / "real-model", fs::path(dir) / "model");
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt),
+                      Contains("model") && Contains("symbolic link"));
+  }
+  SECTION("an optimizer state file") {
+    fs::rename(fs::path(dir) / "optimizer/0.npy", tmp / "0.npy");
+    fs::create_symlink(tmp / "0.npy", fs::path(dir) / "optimizer/0.npy");
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt),
+                      Contains("0.npy") && Contains("symbolic link"));
+  }
+  SECTION("checkpoint.json") {
+    fs::rename(fs::path(dir) / "checkpoint.json", tmp / "checkpoint.json");
+    fs::create_symlink(tmp / "checkpoint.json", fs::path(dir) / "checkpoint.json");
+    CHECK_THROWS_AS(io::load_checkpoint(dir, *model, opt), io_error);
+    CHECK_THROWS_WITH(io::load_checkpoint(dir, *model, opt), Contains("symbolic link"));
+  }
+}
+
+TEST_CASE("checkpoint: version 1 files (dropout_rng_states) still load", "[io]") {
+  xg_test::TempDir tmp;
+  Rng rng(4);
+  auto model = std::make_shared<nn::Sequential>();
+  model->add(std::make_shared<nn::Linear>(2, 3, rng))
+      .add(std::make_shared<nn::Dropout>(0.5, rng))
+      .add(std::make_shared<nn::Linear>(3, 2, rng));
+  optim::SGD opt(model->parameters(), 0.1);
+  const std::string dir = tmp / "ck";
+  io::Checkpoint meta;
+  meta.learning_rate = 0.1;
+  io::save_checkpoint(dir, *model, opt, meta);
+  auto& dropout = static_cast<nn::Dropout&>(*(*model)[1]);
+  const std::string engine = dropout.rng().state();
+
+  nlohmann::json j;
+  std::ifstream(dir + "/checkpoint.json") >> j;
+  REQUIRE(j["module_states"]["1"]["rng"] == engine);
+  j["version"] = 1;
+  j["dropout_rng_states"] = {{"1", engine}};
+  j.erase("module_states");
+  j.erase("states");
+  std::ofstream(dir + "/checkpoint.json") << j.dump();
+  dropout.reseed(99);
+  io::load_checkpoint(dir, *model, opt);
+  CHECK(dropout.rng().state() == engine);
 }

@@ -4,12 +4,16 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
 
 #include "temp_dir.hpp"
 #include "xgrad/data/mnist.hpp"
-#include "xgrad/io/checkpoint.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
+#include "xgrad/train/checkpointer.hpp"
 #include "xgrad/train/fit.hpp"
 #include "xgrad/train/progress.hpp"
 #include "xgrad/train/report.hpp"
@@ -152,36 +156,27 @@ TEST_CASE("a run resumed from a checkpoint stops and halves η where the uninter
   auto first = fresh();
   optim::SGD sgd1(first->parameters(), 1e-12);
   train::FitOptions o1 = options();
-  Rng shuffle1(o1.seed);
-  o1.rng = &shuffle1;
-  o1.on_epoch_end = [&](const train::EpochRecord& r, const train::FitState& st) {
-    io::Checkpoint ck;
-    ck.epoch = r.epoch;
-    ck.rng_state = st.rng.state();
-    ck.order = st.order;
-    ck.progress = st.progress;
-    ck.learning_rate = sgd1.learning_rate();
-    io::save_checkpoint(dir, *first, sgd1, ck);
+  train::Checkpointer ck1(*first, sgd1, dir);
+  o1.on_epoch_end = [&](const train::EpochRecord& r, const train::FitState&) {
     return r.epoch < 6;
   };
+  ck1.attach(o1);
   const auto h1 = train::fit(*first, *cost, sgd1, train, o1);
   REQUIRE(h1.stop_reason == "interrupted");
 
   auto second = fresh();
   optim::SGD sgd2(second->parameters(), 1e-12);
-  const io::Checkpoint ck = io::load_checkpoint(dir, *second, sgd2);
-  CHECK(ck.progress.epochs_since_schedule == 1);
-  CHECK(ck.progress.best_epoch == 1);
-  CHECK(ck.progress.initial_learning_rate == 1e-12);
-  CHECK(sgd2.learning_rate() == Approx(0.25e-12));
   train::FitOptions o2 = options();
-  Rng shuffle2;
-  shuffle2.restore(ck.rng_state);
-  o2.rng = &shuffle2;
-  o2.first_epoch = ck.epoch;
-  o2.epochs = 100 - ck.epoch;
-  o2.resume_order = &ck.order;
-  o2.resume_progress = &ck.progress;
+  train::Checkpointer ck2(*second, sgd2);
+  const train::Resumed resumed = ck2.resume(dir, o2);
+  REQUIRE(resumed.epoch == 6);
+  REQUIRE(o2.resume_progress != nullptr);
+  CHECK(o2.resume_progress->epochs_since_schedule == 1);
+  CHECK(o2.resume_progress->best_epoch == 1);
+  CHECK(o2.resume_progress->initial_learning_rate == 1e-12);
+  CHECK(sgd2.learning_rate() == Approx(0.25e-12));
+  CHECK(o2.first_epoch == 6);
+  o2.epochs = 100 - resumed.epoch;
   const auto h2 = train::fit(*second, *cost, sgd2, train, o2);
 
   CHECK(h2.stop_reason == h.stop_reason);
@@ -372,4 +367,113 @@ TEST_CASE("accuracy monitors and early stopping need class labels", "[fit]") {
   CHECK_FALSE(h.epochs[0].evaluation_correct.has_value());
   o.early_stop = 2;
   CHECK_THROWS_WITH(train::fit(*s.model, *s.cost, sgd, train, o), Catch::Contains("labels"));
+}
+
+TEST_CASE("Checkpointer saves and restores registered states, and refuses bad files",
+          "[fit][checkpoint]") {
+  auto train = noise(40, 1);
+  xg_test::TempDir tmp;
+  const std::string dir = tmp / "ck";
+  Rng init(2);
+  auto model = nn::mlp({2, 3, 2}, "sigmoid", init);
+  optim::SGD sgd(model->parameters(), 0.1);
+  std::string transform_state = "engine-A";
+  train::Checkpointer ck(*model, sgd, dir);
+  ck.add_state("transform", {[&] { return transform_state; },
+                             [&](const std::string& t) { transform_state = t; }});
+  CHECK_THROWS_AS(
+      ck.add_state("transform", {[] { return std::string(); }, [](const std::string&) {}}),
+      value_error);
+  train::FitOptions o;
+  o.epochs = 2;
+  o.monitor_evaluation_accuracy = false;
+  ck.attach(o);
+  train::fit(*model, *make_cost("quadratic"), sgd, train, o);
+
+  Rng init2(9);
+  auto other = nn::mlp({2, 3, 2}, "sigmoid", init2);
+  optim::SGD sgd2(other->parameters(), 0.1);
+  std::string restored;
+  train::Checkpointer ck2(*other, sgd2);
+  ck2.add_state("transform",
+                {[&] { return restored; }, [&](const std::string& t) { restored = t; }});
+  train::FitOptions o2;
+  CHECK(ck2.resume(dir, o2).epoch == 2);
+  CHECK(restored == "engine-A");
+  const auto a = model->parameters(), b = other->parameters();
+  for (std::size_t k = 0; k < a.size(); ++k) CHECK((a[k].value() == b[k].value()));
+
+  SECTION("a run that registers no such state refuses the checkpoint") {
+    Rng r(1);
+    auto m = nn::mlp({2, 3, 2}, "sigmoid", r);
+    optim::SGD s3(m->parameters(), 0.1);
+    train::Checkpointer plain(*m, s3);
+    train::FitOptions o3;
+    CHECK_THROWS_WITH(plain.resume(dir, o3), Catch::Contains("'transform' is not registered"));
+  }
+  SECTION("a wrong-typed field is an io_error naming the file and the field") {
+    nlohmann::json j;
+    std::ifstream(dir + "/checkpoint.json") >> j;
+    j["progress"]["best_epoch"] = nlohmann::json::array();
+    std::ofstream(dir + "/checkpoint.json") << j.dump();
+    train::FitOptions o3;
+    CHECK_THROWS_AS(ck2.resume(dir, o3), io_error);
+    CHECK_THROWS_WITH(ck2.resume(dir, o3),
+                      Catch::Contains("checkpoint.json") && Catch::Contains("best_epoch"));
+    j["progress"]["best_epoch"] = 1;
+    j["optimizer"] = nlohmann::json::array();
+    std::ofstream(dir + "/checkpoint.json") << j.dump();
+    CHECK_THROWS_WITH(ck2.resume(dir, o3),
+                      Catch::Contains("checkpoint.json") && Catch::Contains("\"optimizer\""));
+  }
+}
+
+TEST_CASE("the reported cost and the applied update share one Regularization", "[optim][fit]") {
+  // A full-batch epoch of plain SGD moves w by −η·∇(the cost fit reports);
+  // a listed tensor the optimizer does not update is in neither.
+  Rng rng(3);
+  auto model = nn::mlp({3, 4, 2}, "sigmoid", rng);
+  const Tensor stranger = Tensor::ones({2, 2}).requires_grad_();
+  std::vector<Tensor> listed = model->weights();
+  listed.push_back(stranger);
+  const double eta = 0.5;
+  optim::SGD sgd(model->parameters(), eta, optim::Regularization{0.3, 0.2, 7, listed});
+  CHECK(sgd.regularized_tensors().size() == model->weights().size());
+
+  data::Dataset set;
+  set.inputs = xt::linspace<Scalar>(-1, 1, 15).reshape({5, 3});
+  set.targets = Array{{1, 0}, {0, 1}, {1, 0}, {0, 1}, {1, 0}};
+  auto cost = make_cost("quadratic");
+
+  // The reported cost, differentiated: data cost + the optimizer's term.
+  const auto params = model->parameters();
+  std::vector<Array> before;
+  for (const auto& p : params) before.push_back(p.value());
+  model->zero_grad();
+  Tensor total = (*cost)((*model)(Tensor(set.inputs)), Tensor(set.targets)) +
+                 l2_penalty(sgd.regularized_tensors(), 0.3, 7) +
+                 l1_penalty(sgd.regularized_tensors(), 0.2, 7);
+  const double data_cost = (*cost)((*model)(Tensor(set.inputs)), Tensor(set.targets)).item();
+  total.backward();
+  std::vector<Array> expected;
+  for (const auto& p : params) expected.push_back(p.value() - eta * p.grad());
+  CHECK(total.item() == Approx(data_cost + sgd.regularization_penalty()).epsilon(1e-12));
+  const auto e = train::evaluate(*model, *cost, set, &sgd.regularization());
+  CHECK(e.cost > data_cost + sgd.regularization_penalty());  // evaluate alone counts the stranger
+
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 5;
+  o.monitor_training_cost = true;
+  o.monitor_evaluation_accuracy = false;
+  model->zero_grad();
+  const auto h = train::fit(*model, *cost, sgd, set, o);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    CHECK(xt::allclose(params[k].value(), expected[k], 1e-12, 1e-12));
+  // After the step, fit's reported cost is the data cost plus the same term.
+  const auto after = train::evaluate(*model, *cost, set);
+  REQUIRE(h.epochs[0].training_cost);
+  CHECK(*h.epochs[0].training_cost ==
+        Approx(after.cost + sgd.regularization_penalty()).epsilon(1e-12));
+  CHECK(stranger.value() == Array(xt::ones<Scalar>({2, 2})));
 }

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -15,10 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xbuilder.hpp>
 
+#include "temp_dir.hpp"
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/random.hpp"
 
 using namespace xg;
@@ -309,18 +310,20 @@ TEST_CASE("model: save -> load gives bit-identical predictions (sigmoid/softmax)
                                                  "2.weight.npy", "model.json"});
   const auto manifest = read_json(tmp / "model/model.json");
   CHECK(manifest["format"] == "xgrad-model");
-  CHECK(manifest["version"] == 1);
+  CHECK(manifest["version"] == io::kModelVersion);
   CHECK(manifest["cost"] == "log-likelihood");
   CHECK(manifest["metadata"]["accuracy"] == 0.9312);
   const auto& layers = manifest["architecture"]["layers"];
   REQUIRE(layers.size() == 4);
   CHECK(layers[0] == nlohmann::json({{"type", "Linear"}, {"in", 6}, {"out", 5}}));
   CHECK(layers[1] == nlohmann::json({{"type", "activation"}, {"name", "sigmoid"}}));
-  CHECK(layers[3] == nlohmann::json({{"type", "Softmax"}}));
+  CHECK(layers[3] == nlohmann::json({{"type", "activation"}, {"name", "softmax"}}));
   CHECK(manifest["parameters"][0] == nlohmann::json({{"name", "0.weight"},
                                                      {"shape", {5, 6}},
                                                      {"file", "0.weight.npy"},
-                                                     {"dtype", io::npy_dtype()}}));
+                                                     {"dtype", io::npy_dtype()},
+                                                     {"decay", true}}));
+  CHECK(manifest["parameters"][1]["decay"] == false);  // 0.bias: L2 applies to weights only
 
   const io::LoadedModel loaded = io::load_model(dir);
   REQUIRE(loaded.model);
@@ -354,11 +357,12 @@ TEST_CASE("model: tanh/relu/dropout/identity network and a nested Sequential rou
   }
   const auto layers = read_json(tmp / "mixed/model.json")["architecture"]["layers"];
   CHECK(layers[2] == nlohmann::json({{"type", "Dropout"}, {"p", 0.5}}));
-  CHECK(layers[6] == nlohmann::json({{"type", "Identity"}}));
+  CHECK(layers[6] == nlohmann::json({{"type", "activation"}, {"name", "identity"}}));
   CHECK(read_json(tmp / "nested/model.json")["parameters"][0]["name"] == "0.0.weight");
 }
 
-TEST_CASE("model: load_parameters fills an existing model and failures leave it untouched", "[io]") {
+TEST_CASE("model: load_parameters fills an existing model and failures leave it untouched",
+          "[io]") {
   TempDir tmp;
   auto saved = sigmoid_softmax_net(1);
   const std::string dir = tmp / "m";
@@ -457,8 +461,8 @@ TEST_CASE("model: corrupt manifests are io_errors naming model.json", "[io]") {
     require_io_error([&] { io::load_model(dir); }, {"model.json", "not an xgrad model"});
   }
   SECTION("wrong version") {
-    with([](auto& j) { j["version"] = 2; });
-    require_io_error([&] { io::load_model(dir); }, {"model.json", "unsupported version 2"});
+    with([](auto& j) { j["version"] = 3; });
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "unsupported version 3"});
   }
   SECTION("unknown layer type") {
     with([](auto& j) { j["architecture"]["layers"][1] = {{"type", "Conv2d"}}; });
@@ -521,7 +525,7 @@ TEST_CASE("model: saving is atomic", "[io]") {
   // (Linux) and the portable rename-aside fallback.
   const bool exchange = GENERATE(true, false);
   INFO("atomic exchange: " << exchange);
-  io::detail::set_atomic_exchange(exchange);
+  xg::file::set_atomic_exchange(exchange);
   TempDir tmp;
   const std::string dir = tmp / "model";
   auto a = sigmoid_softmax_net(1);
@@ -539,11 +543,11 @@ TEST_CASE("model: saving is atomic", "[io]") {
     for (int fail_at : {1, 3, 5}) {
       INFO("failing at file " << fail_at);
       int written = 0;
-      io::detail::set_write_hook([&](const std::string& path) {
+      xg::file::set_write_hook([&](const std::string& path) {
         if (++written == fail_at) throw io_error("simulated failure writing " + path);
       });
       CHECK_THROWS_WITH(io::save_model(dir, *b, "cross-entropy"), Contains("simulated failure"));
-      io::detail::set_write_hook(nullptr);
+      xg::file::set_write_hook(nullptr);
       auto loaded = io::load_model(dir);
       CHECK(same_values(values_of(*loaded.model), values_of(*a)));
       CHECK(loaded.cost == "quadratic");
@@ -551,9 +555,9 @@ TEST_CASE("model: saving is atomic", "[io]") {
     }
   }
   SECTION("a failed first save leaves nothing behind") {
-    io::detail::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
+    xg::file::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
     CHECK_THROWS_AS(io::save_model(tmp / "fresh", *b), io_error);
-    io::detail::set_write_hook(nullptr);
+    xg::file::set_write_hook(nullptr);
     CHECK(entries(tmp.path) == std::vector<std::string>{"model"});
   }
   SECTION("an unrelated directory or file is never replaced") {
@@ -577,6 +581,177 @@ TEST_CASE("model: saving is atomic", "[io]") {
       CHECK(same_values(values_of(*io::load_model(dir).model), values_of(*a)));
     }
   }
-  io::detail::set_write_hook(nullptr);
-  io::detail::set_atomic_exchange(true);
+  xg::file::set_write_hook(nullptr);
+  xg::file::set_atomic_exchange(true);
+}
+
+// ------------------------------------------------------------------ layer registry
+
+namespace {
+// A user-defined layer with sub-modules built in its constructor: adding it
+// to model files is its class plus one registration line.
+class Residual : public nn::Module {
+ public:
+  Residual(std::size_t width, double scale) : width_(width), scale_(scale) {
+    Rng rng(3);
+    fc_ = register_module("fc", std::make_shared<nn::Linear>(width, width, rng));
+    act_ = register_module("act", nn::make_activation("tanh"));
+  }
+  Tensor forward(const Tensor& x) override {
+    return x + (*act_)((*fc_)(x)) * static_cast<Scalar>(scale_);
+  }
+  std::string type_name() const override { return "TestResidual"; }
+  nn::Config config() const override {
+    return nn::Config().set("width", width_).set("scale", scale_);
+  }
+  static std::shared_ptr<Residual> from_config(const nn::LayerArgs& args) {
+    const std::size_t w = args.config().size("width");
+    args.expect_parameter("fc.weight", {w, w});
+    return std::make_shared<Residual>(w, args.config().number("scale"));
+  }
+
+ private:
+  std::size_t width_;
+  double scale_;
+  std::shared_ptr<nn::Linear> fc_;
+  std::shared_ptr<nn::Module> act_;
+};
+const bool residual_registered = nn::register_layer_type<Residual>("TestResidual");
+}  // namespace
+
+TEST_CASE("model: a user-defined layer with sub-modules saves and loads", "[io]") {
+  REQUIRE(residual_registered);
+  TempDir tmp;
+  Rng rng(5);
+  nn::Sequential net;
+  net.add(std::make_shared<nn::Linear>(4, 3, rng)).add(std::make_shared<Residual>(3, 0.5));
+  auto block = std::make_shared<nn::Sequential>();
+  block->add(std::make_shared<Residual>(3, 2.0));
+  net.add(block);
+  const std::string dir = tmp / "user";
+  io::save_model(dir, net);
+  const auto manifest = read_json(tmp / "user/model.json");
+  const auto& layer = manifest["architecture"]["layers"][1];
+  CHECK(layer["type"] == "TestResidual");
+  CHECK(layer["width"] == 3);
+  CHECK(layer["scale"] == 0.5);
+  CHECK(layer["layers"][0]["key"] == "fc");
+  CHECK(layer["layers"][1] ==
+        nlohmann::json({{"type", "activation"}, {"name", "tanh"}, {"key", "act"}}));
+
+  auto loaded = io::load_model(dir);
+  CHECK(loaded.model->describe() == net.describe());
+  const Array x = xt::linspace<Scalar>(-1, 1, 8).reshape({2, 4});
+  net.eval();
+  loaded.model->eval();
+  CHECK(net(Tensor(x)).value() == loaded.model->forward(Tensor(x)).value());
+
+  SECTION("a file whose children do not match what the layer builds") {
+    auto j = read_json(tmp / "user/model.json");
+    j["architecture"]["layers"][1]["layers"][1]["name"] = "relu";
+    std::ofstream(tmp / "user/model.json") << j.dump(2);
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "layer '1.act'", "tanh", "relu"});
+  }
+  SECTION("an unknown configuration key") {
+    auto j = read_json(tmp / "user/model.json");
+    j["architecture"]["layers"][1]["depth"] = 2;
+    std::ofstream(tmp / "user/model.json") << j.dump(2);
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "layer '1'", "\"depth\""});
+  }
+}
+
+TEST_CASE("model: version 1 files (Softmax and Identity layer types) still load", "[io]") {
+  TempDir tmp;
+  auto net = mixed_net(4);
+  net->add(std::make_shared<nn::Softmax>());
+  const std::string dir = tmp / "old";
+  io::save_model(dir, *net);
+  auto j = read_json(tmp / "old/model.json");
+  j["version"] = 1;
+  j["architecture"]["layers"][6] = {{"type", "Identity"}};
+  j["architecture"]["layers"][7] = {{"type", "Softmax"}};
+  for (auto& p : j["parameters"]) p.erase("decay");
+  std::ofstream(tmp / "old/model.json") << j.dump(2);
+  auto loaded = io::load_model(dir);
+  CHECK(loaded.model->describe() == net->describe());
+  // Version 2 has one spelling: the old one is refused there.
+  j["version"] = 2;
+  std::ofstream(tmp / "old/model.json") << j.dump(2);
+  require_io_error([&] { io::load_model(dir); }, {"unknown layer type 'Identity'"});
+}
+
+TEST_CASE("model and checkpoint loads refuse symbolic links inside the directory", "[io]") {
+  TempDir tmp;
+  auto net = sigmoid_softmax_net(2);
+  const std::string dir = tmp / "m";
+  io::save_model(dir, *net);
+  // A link to a file elsewhere: an attacker's way to make a load read it.
+  const fs::path outside = tmp / "elsewhere.npy";
+  fs::copy_file(fs::path(dir) / "0.bias.npy", outside);
+  SECTION("a parameter file") {
+    fs::remove(fs::path(dir) / "0.bias.npy");
+    fs::create_symlink(outside, fs::path(dir) / "0.bias.npy");
+    require_io_error([&] { io::load_model(dir); }, {"0.bias.npy", "symbolic link"});
+    require_io_error([&] { io::load_parameters(*net, dir); }, {"0.bias.npy", "symbolic link"});
+  }
+  SECTION("the manifest") {
+    fs::rename(fs::path(dir) / "model.json", tmp / "model.json");
+    fs::create_symlink(tmp / "model.json", fs::path(dir) / "model.json");
+    require_io_error([&] { io::load_model(dir); }, {"model.json", "symbolic link"});
+  }
+  SECTION("a plain copy still loads") { CHECK_NOTHROW(io::load_model(dir)); }
+}
+
+TEST_CASE("save paths: checked up front, no created parents left, stale temporaries cleaned",
+          "[io]") {
+  TempDir tmp;
+  auto net = sigmoid_softmax_net(3);
+  std::ofstream(tmp / "file") << "x";
+  SECTION("check_save_target refuses what save_model would refuse, writing nothing") {
+    require_io_error([&] { io::check_save_target(tmp / "file"); }, {"file", "not a directory"});
+    require_io_error([&] { io::check_save_target(tmp / "file/sub/m"); }, {"is not a directory"});
+    fs::create_directories(tmp / "notes");
+    std::ofstream(tmp / "notes/todo.txt") << "x";
+    require_io_error([&] { io::check_save_target(tmp / "notes"); }, {"refusing"});
+    CHECK_NOTHROW(io::check_save_target(tmp / "new/deeper/m"));
+    CHECK_FALSE(fs::exists(tmp / "new"));
+  }
+  SECTION("a failed save removes the parents it created") {
+    xg::file::set_write_hook([](const std::string&) { throw io_error("simulated failure"); });
+    CHECK_THROWS_AS(io::save_model(tmp / "a/b/m", *net), io_error);
+    xg::file::set_write_hook(nullptr);
+    CHECK_FALSE(fs::exists(tmp / "a"));
+  }
+  SECTION("temporaries of a killed save are removed by the next save") {
+    // A pid that cannot be running (above Linux's pid_max limit).
+    fs::create_directories(tmp / ".m.tmp-99999999-1-2");
+    fs::create_directories(tmp / ".m.old-99999999-3-4");
+    const std::string live = ".m.tmp-" + std::to_string(::getpid()) + "-9-9";
+    fs::create_directories(tmp / live);
+    io::save_model(tmp / "m", *net);
+    CHECK_FALSE(fs::exists(tmp / ".m.tmp-99999999-1-2"));
+    CHECK_FALSE(fs::exists(tmp / ".m.old-99999999-3-4"));
+    CHECK(fs::exists(tmp / live));  // its process is alive: maybe a concurrent save
+  }
+}
+
+TEST_CASE("concurrent saves to one new path all complete; the last one wins", "[io]") {
+  TempDir tmp;
+  auto a = sigmoid_softmax_net(1), b = sigmoid_softmax_net(2);
+  const std::string dir = tmp / "m";
+  // The second save finds the directory created while it was writing.
+  bool raced = false;
+  xg::file::set_write_hook([&](const std::string& path) {
+    if (!raced && path.find("model.json") != std::string::npos) {
+      raced = true;
+      io::save_model(dir, *a);  // the "other process" finishes first
+    }
+  });
+  io::save_model(dir, *b);
+  xg::file::set_write_hook(nullptr);
+  REQUIRE(raced);
+  auto loaded = io::load_model(dir);
+  const auto want = b->parameters(), got = loaded.model->parameters();
+  for (std::size_t k = 0; k < want.size(); ++k) CHECK((want[k].value() == got[k].value()));
+  CHECK(entries(tmp.path) == std::vector<std::string>{"m"});
 }

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <exception>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +17,8 @@
 #include "xgrad/nn/dropout.hpp"
 #include "xgrad/nn/linear.hpp"
 #include "xgrad/optim.hpp"
+#include "xgrad/train/checkpointer.hpp"
+#include "xgrad/train/health.hpp"
 #include "xgrad/train/progress.hpp"
 #include "xgrad/train/report.hpp"
 
@@ -114,6 +118,29 @@ const xg::data::Dataset& pick_set(const xg::data::Mnist& m, const std::string& n
   throw xg::value_error("unknown data set '" + name + "': expected training, validation or test");
 }
 
+// Every output path is checked before the first epoch, so a bad or clashing
+// path is refused up front instead of after hours of training.
+void check_output_paths(const Settings& s) {
+  if (!s.save.empty()) xg::io::check_save_target(s.save);
+  if (!s.checkpoint.empty()) xg::io::check_checkpoint_target(s.checkpoint);
+  if (!s.out.empty()) xg::train::check_history_target(s.out);
+  auto same = [](const std::string& a, const std::string& b) {
+    if (a.empty() || b.empty()) return false;
+    std::error_code ec;
+    const auto ca = std::filesystem::weakly_canonical(a, ec),
+               cb = std::filesystem::weakly_canonical(b, ec);
+    return ca == cb;
+  };
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"--save", &s.save}, {"--checkpoint", &s.checkpoint}, {"--out", &s.out}};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = i + 1; j < 3; ++j)
+      if (same(*paths[i].second, *paths[j].second))
+        throw xg::value_error(std::string(paths[i].first) + " and " + paths[j].first +
+                              " name the same directory '" + *paths[i].second +
+                              "'; give each its own");
+}
+
 Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   // Pixels stay bytes until a mini-batch is made: same values, 1/8 of the memory.
   const xg::data::Mnist mnist =
@@ -146,52 +173,41 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   opt.monitor_training_accuracy = monitor_all;
   opt.monitor_evaluation_cost = monitor_all;
   xg::train::Progress progress(out, !quiet && xg::train::stdout_is_terminal(), s.eval, s.batch);
-  if (!quiet) opt.monitor = &progress;
+  // Warns on stderr when the cost rises by orders of magnitude or accuracy
+  // falls to chance without ever producing a NaN (an absurd learning rate).
+  xg::train::HealthMonitor health(eval_set.classes(), std::cerr, quiet ? nullptr : &progress);
+  opt.monitor = &health;
 
-  // Resuming: weights, optimizer state, η, the shuffling engine and order,
-  // and early stopping's and the schedule's counts.
-  xg::Rng shuffle_rng(opt.seed);
-  opt.rng = &shuffle_rng;
-  std::vector<std::size_t> resume_order;
-  xg::train::FitProgress resume_progress;
+  // Saving and resuming the run: weights, optimizer state, η, the shuffling
+  // engine and order, early stopping's and the schedule's counts.
+  const std::string settings = settings_json(s);
+  check_output_paths(s);
+  xg::train::Checkpointer checkpointer(*model, *optimizer, s.checkpoint);
+  checkpointer.set_settings(settings);
   if (!s.resume.empty()) {
-    const xg::io::Checkpoint ck = xg::io::load_checkpoint(s.resume, *model, *optimizer);
+    const xg::train::Resumed ck = checkpointer.resume(s.resume, opt);
     // The epoch target may grow on resume; everything else must match.
-    auto comparable = [](const std::string& text) {
+    auto comparable = [&](const std::string& text) {
       nlohmann::json j = nlohmann::json::parse(text);
+      if (!j.is_object())
+        throw xg::io_error(s.resume + "/checkpoint.json: \"settings\" must be an object");
       j.erase("epochs");
       return j;
     };
-    if (!ck.settings_json.empty() && comparable(ck.settings_json) != comparable(settings_json(s)))
+    if (!ck.settings_json.empty() && comparable(ck.settings_json) != comparable(settings))
       throw xg::value_error("resume: the checkpoint in " + s.resume +
                             " was made with other settings: " + ck.settings_json);
     if (ck.epoch >= s.epochs)
       throw xg::value_error("resume: the checkpoint in " + s.resume + " has already done " +
                             std::to_string(ck.epoch) + " of " + std::to_string(s.epochs) +
                             " epochs");
-    if (!ck.rng_state.empty()) shuffle_rng.restore(ck.rng_state);
-    resume_order = ck.order;
-    resume_progress = ck.progress;
-    opt.resume_progress = &resume_progress;
-    opt.first_epoch = ck.epoch;
     opt.epochs = s.epochs - ck.epoch;
-    if (!resume_order.empty()) opt.resume_order = &resume_order;
     if (!quiet) out << "resuming after epoch " << ck.epoch << " from " << s.resume << "\n";
   }
-  const std::string settings = settings_json(s);
-  opt.on_epoch_end = [&](const xg::train::EpochRecord& r, const xg::train::FitState& st) {
-    if (!s.checkpoint.empty()) {
-      xg::io::Checkpoint ck;
-      ck.epoch = r.epoch;
-      ck.rng_state = st.rng.state();
-      ck.order = st.order;
-      ck.progress = st.progress;
-      ck.learning_rate = optimizer->learning_rate();
-      ck.settings_json = settings;
-      xg::io::save_checkpoint(s.checkpoint, *model, *optimizer, ck);
-    }
+  opt.on_epoch_end = [](const xg::train::EpochRecord&, const xg::train::FitState&) {
     return !g_interrupted.load();
   };
+  checkpointer.attach(opt);
   struct SigintScope {
     void (*previous)(int);
     SigintScope() : previous(std::signal(SIGINT, on_sigint)) {}
@@ -214,7 +230,23 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
     nlohmann::json meta = nlohmann::json::parse(settings);
     meta["epochs_done"] = last.epoch;
     meta["accuracy"] = {{"set", s.eval}, {"correct", o.correct}, {"total", o.total}};
-    xg::io::save_model(s.save, *model, s.cost, meta.dump());
+    try {
+      xg::io::save_model(s.save, *model, s.cost, meta.dump());
+    } catch (const xg::error& e) {
+      const std::exception_ptr original = std::current_exception();
+      // The path was checked before training; if the save still fails (a
+      // full disk), the trained model is kept elsewhere rather than lost.
+      const std::string rescue =
+          (std::filesystem::temp_directory_path() / ("xgrad-rescue-" + std::to_string(::getpid())))
+              .string();
+      try {
+        xg::io::save_model(rescue, *model, s.cost, meta.dump());
+      } catch (const xg::error&) {
+        std::rethrow_exception(original);  // nowhere to keep the model either
+      }
+      throw xg::io_error(std::string(e.what()) + "; the trained model was saved to " + rescue +
+                         " instead");
+    }
     if (!quiet) out << "saved the model to " << s.save << "\n";
   }
   if (!quiet) {

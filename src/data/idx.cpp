@@ -11,6 +11,7 @@
 #include <memory>
 #include <system_error>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::data {
@@ -295,21 +296,8 @@ void write_idx(const std::string& path, const IdxArray& array, bool gzip) {
     for (int shift = 24; shift >= 0; shift -= 8)
       header.push_back(static_cast<std::uint8_t>(d >> shift));
 
-  const std::string tmp = path + ".partial";
-  try {
-    write_all(path, tmp, header, array, gzip);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    fail(path, "cannot move the finished file into place: " + ec.message());
-  }
+  file::write_atomically_with(
+      path, [&](const std::string& tmp) { write_all(path, tmp, header, array, gzip); });
 }
 
 }  // namespace xg::data

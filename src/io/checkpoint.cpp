@@ -9,12 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <system_error>
-#include <typeinfo>
 
+#include "io/json_file.hpp"
+#include "io/model_files.hpp"
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/io/npy.hpp"
-#include "xgrad/nn/dropout.hpp"
 #include "xgrad/random.hpp"
 
 namespace xg::io {
@@ -28,16 +29,29 @@ constexpr const char* kModelSubdir = "model";
 constexpr const char* kOptimizerSubdir = "optimizer";
 constexpr std::size_t kMaxManifestBytes = 256u << 20;  // room for a long `order`
 
-// Every Dropout in the module tree by dotted path ("3", "block.1"): their mask
-// engines are part of the training state.
-void find_dropouts(const nn::Module& m, const std::string& prefix,
-                   std::vector<std::pair<std::string, nn::Dropout*>>& out) {
+// Every module's extra state (Module::extra_state: Dropout's mask engine, and
+// whatever later layers carry) by dotted path ("3", "block.1").
+using ModuleStates = std::map<std::string, nn::Module::ExtraState>;
+
+void collect_states(const nn::Module& m, const std::string& path, ModuleStates& out,
+                    std::map<std::string, nn::Module*>* modules) {
   for (const auto& [name, child] : m.children()) {
-    const std::string path = prefix.empty() ? name : prefix + "." + name;
-    const nn::Module& c = *child;
-    if (typeid(c) == typeid(nn::Dropout))
-      out.emplace_back(path, static_cast<nn::Dropout*>(child.get()));
-    find_dropouts(*child, path, out);
+    const std::string p = path.empty() ? name : path + "." + name;
+    auto state = child->extra_state();
+    if (!state.empty()) {
+      out[p] = std::move(state);
+      if (modules) (*modules)[p] = child.get();
+    }
+    collect_states(*child, p, out, modules);
+  }
+}
+
+json parse_text(const std::string& text, const char* what) {
+  if (text.empty()) return nullptr;
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw value_error(std::string("save_checkpoint: ") + what + " is not valid JSON: " + e.what());
   }
 }
 
@@ -53,27 +67,21 @@ bool valid_rng_state(const std::string& state) {
 
 }  // namespace
 
+void check_checkpoint_target(const std::string& dir) {
+  file::check_directory_target(dir, kCheckpointManifest, "save_checkpoint");
+}
+
 void save_checkpoint(const std::string& dir, const nn::Sequential& model,
                      const optim::Optimizer& opt, const Checkpoint& meta) {
-  if (!std::isfinite(meta.progress.initial_learning_rate) ||
-      meta.progress.initial_learning_rate < 0)
-    throw value_error(
-        "save_checkpoint: progress.initial_learning_rate must be finite and >= 0, got " +
-        std::to_string(meta.progress.initial_learning_rate));
   if (!std::isfinite(meta.learning_rate) || meta.learning_rate < 0)
     throw value_error("save_checkpoint: learning rate must be finite and >= 0, got " +
                       std::to_string(meta.learning_rate));
   if (!meta.rng_state.empty() && !valid_rng_state(meta.rng_state))
     throw value_error("save_checkpoint: rng_state is not an Rng::state() string");
-  json settings = nullptr;
-  if (!meta.settings_json.empty()) {
-    try {
-      settings = json::parse(meta.settings_json);
-    } catch (const json::exception& e) {
-      throw value_error(std::string("save_checkpoint: settings_json is not valid JSON: ") +
-                        e.what());
-    }
-  }
+  const json settings = parse_text(meta.settings_json, "settings_json");
+  const json progress = parse_text(meta.progress_json, "progress_json");
+  if (!progress.is_null() && !progress.is_object())
+    throw value_error("save_checkpoint: progress_json must be a JSON object");
   const std::vector<Array> state = opt.state();
   for (std::size_t k = 0; k < state.size(); ++k)
     for (Scalar v : state[k])
@@ -88,28 +96,28 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
   j["learning_rate"] = meta.learning_rate;
   j["rng_state"] = meta.rng_state;
   j["order"] = meta.order;
-  const train::FitProgress& pr = meta.progress;
-  j["progress"] = {{"epochs_since_best", pr.epochs_since_best},
-                   {"epochs_since_schedule", pr.epochs_since_schedule},
-                   {"best_correct", pr.best_correct ? json(*pr.best_correct) : json(nullptr)},
-                   {"best_epoch", pr.best_epoch},
-                   {"initial_learning_rate", pr.initial_learning_rate}};
+  if (!progress.is_null()) j["progress"] = progress;
   j["history_csv"] = meta.history_csv;
-  j["settings"] = std::move(settings);
+  j["settings"] = settings;
+  j["states"] = meta.states;
   json table = json::array();
   for (std::size_t k = 0; k < state.size(); ++k)
     table.push_back({{"file", std::to_string(k) + ".npy"},
                      {"shape", Shape(state[k].shape().begin(), state[k].shape().end())}});
   j["optimizer"] = {{"name", opt.name()}, {"state", std::move(table)}};
-  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
-  find_dropouts(model, "", dropouts);
-  json engines = json::object();
-  for (const auto& [path, d] : dropouts) engines[path] = d->rng().state();  // read only
-  j["dropout_rng_states"] = std::move(engines);
+  ModuleStates states;
+  collect_states(model, "", states, nullptr);
+  json module_states = json::object();
+  for (const auto& [path, state] : states) {
+    json named = json::object();
+    for (const auto& [name, value] : state) named[name] = value;
+    module_states[path] = std::move(named);
+  }
+  j["module_states"] = std::move(module_states);
   const std::string text = j.dump(2) + "\n";
 
   detail::write_model_files("", model, "", "");  // refuse a bad model before touching the disk
-  detail::save_directory_atomically(dir, kCheckpointManifest, [&](const std::string& tmp) {
+  file::write_directory_atomically(dir, kCheckpointManifest, [&](const std::string& tmp) {
     const fs::path root(tmp);
     const fs::path model_dir = root / kModelSubdir;
     const fs::path opt_dir = root / kOptimizerSubdir;
@@ -119,103 +127,93 @@ void save_checkpoint(const std::string& dir, const nn::Sequential& model,
         throw io_error("save_checkpoint: cannot create '" + sub.string() + "': " + ec.message());
     }
     detail::write_model_files(model_dir.string(), model, "", "");
-    detail::sync_directory(model_dir.string());
+    file::sync_directory(model_dir.string());
     for (std::size_t k = 0; k < state.size(); ++k)
-      detail::write_file_durably((opt_dir / (std::to_string(k) + ".npy")).string(),
-                                 encode_npy(state[k]));
-    detail::sync_directory(opt_dir.string());
+      file::write_new_file((opt_dir / (std::to_string(k) + ".npy")).string(), encode_npy(state[k]));
+    file::sync_directory(opt_dir.string());
     // Written last: a directory with checkpoint.json is complete.
-    detail::write_file_durably((root / kCheckpointManifest).string(), text);
+    file::write_new_file((root / kCheckpointManifest).string(), text);
   });
 }
 
-Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+namespace {
+
+struct Manifest {
+  std::string path;
+  json j;
+  long long version = 0;
+  Checkpoint fields;
+};
+
+// checkpoint.json's format, version and plain fields, read and checked.
+Manifest read_manifest(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw io_error("checkpoint directory '" + dir + "' does not exist or is not a directory");
-  const std::string path = (fs::path(dir) / kCheckpointManifest).string();
+  Manifest m;
+  m.path = (fs::path(dir) / kCheckpointManifest).string();
+  const std::string& path = m.path;
   auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
-  json j;
-  {
-    const std::string text = detail::read_text_file(path, kMaxManifestBytes);
-    try {
-      // Parsing is iterative but dump() recurses: deep nesting would overflow the stack.
-      j = json::parse(text, [&](int depth, json::parse_event_t, json&) {
-        if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
-        return true;
-      });
-    } catch (const json::exception& e) {
-      throw io_error(path + ": malformed JSON: " + e.what());
-    }
-  }
+  m.j = detail::parse_json_in(dir, kCheckpointManifest, kMaxManifestBytes);
+  const json& j = m.j;
   if (!j.is_object()) bad("not a JSON object");
   if (!j.contains("format") || j["format"] != kCheckpointFormat)
     bad(std::string("not an xgrad checkpoint (\"format\" should be \"") + kCheckpointFormat +
         "\")");
   if (!j.contains("version") || !j["version"].is_number_integer() ||
-      j["version"].get<long long>() != kCheckpointVersion)
+      j["version"].get<long long>() < 1 || j["version"].get<long long>() > kCheckpointVersion)
     bad("unsupported version " + (j.contains("version") ? j["version"].dump() : "(missing)") +
-        " (this xgrad reads version " + std::to_string(kCheckpointVersion) + ")");
+        " (this xgrad reads versions 1 to " + std::to_string(kCheckpointVersion) + ")");
+  m.version = j["version"].get<long long>();
 
   // ---- the plain fields
-  Checkpoint out;
-  if (!j.contains("epoch") || !j["epoch"].is_number_unsigned())
-    bad("\"epoch\" must be a non-negative integer");
-  out.epoch = j["epoch"].get<std::size_t>();
-  if (!j.contains("learning_rate") || !j["learning_rate"].is_number())
-    bad("\"learning_rate\" must be a number");
-  out.learning_rate = j["learning_rate"].get<double>();
-  if (!std::isfinite(out.learning_rate) || out.learning_rate < 0)
-    bad("\"learning_rate\" must be finite and >= 0");
-  for (const char* key : {"rng_state", "history_csv"})
-    if (j.contains(key) && !j[key].is_string())
-      bad(std::string("\"") + key + "\" must be a string");
-  if (j.contains("rng_state")) out.rng_state = j["rng_state"].get<std::string>();
+  const detail::Fields f(j, path);
+  Checkpoint& out = m.fields;
+  out.epoch = f.count("epoch");
+  out.learning_rate = f.number("learning_rate");
+  if (out.learning_rate < 0) f.fail("learning_rate", "must be >= 0");
+  if (f.has("rng_state")) out.rng_state = f.text("rng_state");
   if (!out.rng_state.empty() && !valid_rng_state(out.rng_state))
-    bad("\"rng_state\" is not a valid engine state");
-  if (j.contains("history_csv")) out.history_csv = j["history_csv"].get<std::string>();
-  if (j.contains("order")) {
-    if (!j["order"].is_array()) bad("\"order\" must be an array of sample indices");
-    out.order.reserve(j["order"].size());
-    for (const json& v : j["order"]) {
-      if (!v.is_number_unsigned()) bad("\"order\" must hold non-negative integers");
+    f.fail("rng_state", "is not a valid engine state");
+  if (f.has("history_csv")) out.history_csv = f.text("history_csv");
+  if (f.has("order")) {
+    const json& order = f.array("order");
+    out.order.reserve(order.size());
+    for (const json& v : order) {
+      if (!v.is_number_unsigned()) f.fail("order", "must hold non-negative integers");
       out.order.push_back(v.get<std::size_t>());
     }
   }
-  if (j.contains("settings") && !j["settings"].is_null()) out.settings_json = j["settings"].dump();
-  if (j.contains("progress")) {
-    const json& p = j["progress"];
-    if (!p.is_object()) bad("\"progress\" must be an object");
-    auto count = [&](const char* key) -> std::size_t {
-      if (!p.contains(key) || !p[key].is_number_unsigned())
-        bad(std::string("\"progress\": \"") + key + "\" must be a non-negative integer");
-      return p[key].get<std::size_t>();
-    };
-    out.progress.epochs_since_best = count("epochs_since_best");
-    out.progress.epochs_since_schedule = count("epochs_since_schedule");
-    out.progress.best_epoch = count("best_epoch");
-    if (!p.contains("best_correct") ||
-        !(p["best_correct"].is_null() || p["best_correct"].is_number_unsigned()))
-      bad("\"progress\": \"best_correct\" must be null or a non-negative integer");
-    if (!p["best_correct"].is_null())
-      out.progress.best_correct = p["best_correct"].get<std::size_t>();
-    if (!p.contains("initial_learning_rate") || !p["initial_learning_rate"].is_number())
-      bad("\"progress\": \"initial_learning_rate\" must be a number");
-    out.progress.initial_learning_rate = p["initial_learning_rate"].get<double>();
-    if (!std::isfinite(out.progress.initial_learning_rate) ||
-        out.progress.initial_learning_rate < 0)
-      bad("\"progress\": \"initial_learning_rate\" must be finite and >= 0");
+  if (f.has("settings")) out.settings_json = j["settings"].dump();
+  if (f.has("progress")) out.progress_json = f.object("progress").dump();
+  if (f.has("states")) {
+    for (const auto& item : f.object("states").items()) {
+      if (!item.value().is_string())
+        f.fail("states", "entry '" + item.key() + "' must be a string");
+      out.states.emplace(item.key(), item.value().get<std::string>());
+    }
   }
 
-  // ---- optimizer state: same rule, same count, same shapes, finite
-  if (!j.contains("optimizer") || !j["optimizer"].is_object() || !j["optimizer"].contains("name") ||
-      !j["optimizer"]["name"].is_string() || !j["optimizer"].contains("state") ||
-      !j["optimizer"]["state"].is_array())
-    bad("\"optimizer\" must be an object with a string \"name\" and an array \"state\"");
-  const std::string opt_name = j["optimizer"]["name"].get<std::string>();
+  return m;
+}
+
+}  // namespace
+
+Checkpoint peek_checkpoint(const std::string& dir) { return read_manifest(dir).fields; }
+
+namespace {
+
+// The optimizer's saved state: same rule, same count, same shapes, finite.
+std::vector<Array> read_optimizer_state(const Manifest& m, const std::string& dir,
+                                        const optim::Optimizer& opt) {
+  const std::string& path = m.path;
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
+  const detail::Fields f(m.j, path);
+  const detail::Fields fo = f.nested("optimizer");
+  const std::string opt_name = fo.text("name");
   if (opt_name != opt.name())
     bad("saved with optimizer '" + opt_name + "' but resuming with '" + opt.name() + "'");
-  const json& table = j["optimizer"]["state"];
+  const json& table = fo.array("state");
   const std::vector<Array> current = opt.state();
   if (table.size() != current.size())
     bad("holds " + std::to_string(table.size()) + " optimizer state arrays but the " + opt.name() +
@@ -226,11 +224,17 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     if (!e.is_object() || !e.contains("file") || !e["file"].is_string())
       bad("optimizer state entry " + std::to_string(k) + " needs a string \"file\"");
     const std::string file = e["file"].get<std::string>();
-    if (!detail::is_plain_file_name(file))
+    if (!file::is_plain_file_name(file))
       bad("optimizer state file \"" + file + "\" must be a plain file name");
     const std::string fpath = (fs::path(dir) / kOptimizerSubdir / file).string();
-    if (!fs::exists(fpath, ec)) throw io_error(fpath + ": missing (listed in " + path + ")");
-    Array a = load_npy(fpath);
+    std::string bytes;
+    try {
+      bytes =
+          file::read_file_in(dir, std::string(kOptimizerSubdir) + "/" + file, std::size_t{1} << 40);
+    } catch (const io_error& e) {
+      throw io_error(std::string(e.what()) + " (listed in " + path + ")");
+    }
+    Array a = decode_npy(bytes, fpath);
     const auto& want = current[k].shape();
     if (!std::equal(want.begin(), want.end(), a.shape().begin(), a.shape().end()))
       throw io_error(fpath + ": optimizer state " + std::to_string(k) + " has shape " +
@@ -240,44 +244,85 @@ Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Opt
     state.push_back(std::move(a));
   }
 
-  // ---- dropout engines: exactly the model's Dropout layers
-  std::vector<std::pair<std::string, nn::Dropout*>> dropouts;
-  find_dropouts(model, "", dropouts);
-  std::map<std::string, Rng> engines;
-  if (j.contains("dropout_rng_states")) {
-    const json& saved = j["dropout_rng_states"];
-    if (!saved.is_object()) bad("\"dropout_rng_states\" must be an object");
-    for (const auto& item : saved.items()) {
-      if (!item.value().is_string() || !valid_rng_state(item.value().get<std::string>()))
-        bad("dropout layer '" + item.key() + "': invalid engine state");
-      Rng r;
-      r.restore(item.value().get<std::string>());
-      engines.emplace(item.key(), r);
+  return state;
+}
+
+// The saved extra state of every stateful module, checked against `model`
+// (exactly its stateful modules, each accepting its state). Version 1 saved
+// only Dropout engines, as {"path": "<engine state>"}.
+std::map<std::string, std::pair<nn::Module*, nn::Module::ExtraState>> read_module_states(
+    const Manifest& m, nn::Module& model) {
+  const std::string& path = m.path;
+  const json& j = m.j;
+  const long long version = m.version;
+  auto bad = [&](const std::string& what) -> void { throw io_error(path + ": " + what); };
+  ModuleStates current_states;
+  std::map<std::string, nn::Module*> stateful;
+  collect_states(model, "", current_states, &stateful);
+  ModuleStates saved;
+  const char* states_key = version == 1 ? "dropout_rng_states" : "module_states";
+  if (j.contains(states_key)) {
+    const json& js = j[states_key];
+    if (!js.is_object()) bad(std::string("\"") + states_key + "\" must be an object");
+    for (const auto& item : js.items()) {
+      nn::Module::ExtraState state;
+      if (version == 1) {
+        if (!item.value().is_string())
+          bad("dropout layer '" + item.key() + "': invalid engine state");
+        state.emplace_back("rng", item.value().get<std::string>());
+      } else {
+        if (!item.value().is_object())
+          bad("module '" + item.key() + "': its state must be an object of strings");
+        for (const auto& e : item.value().items()) {
+          if (!e.value().is_string())
+            bad("module '" + item.key() + "': state '" + e.key() + "' must be a string");
+          state.emplace_back(e.key(), e.value().get<std::string>());
+        }
+      }
+      saved.emplace(item.key(), std::move(state));
     }
   }
-  std::set<std::string> model_paths;
-  for (const auto& [p, d] : dropouts) {
-    model_paths.insert(p);
-    if (!engines.count(p)) bad("no saved engine state for the model's Dropout layer '" + p + "'");
+  for (const auto& [p, m] : stateful)
+    if (!saved.count(p))
+      bad("no saved state for the model's module '" + p + "' (" + m->describe() + ")");
+  for (const auto& [p, st] : saved)
+    if (!stateful.count(p)) bad("state for module '" + p + "', which the model lacks");
+  // Tried now, undone below: a state the module refuses is found before
+  // anything else changes.
+  for (const auto& [p, m] : stateful) {
+    try {
+      m->load_extra_state(saved.at(p));
+      m->load_extra_state(current_states.at(p));
+    } catch (const xg::error& e) {
+      bad("module '" + p + "': invalid state: " + e.what());
+    }
   }
-  for (const auto& [p, r] : engines)
-    if (!model_paths.count(p))
-      bad("engine state for Dropout layer '" + p + "', which the model lacks");
 
+  std::map<std::string, std::pair<nn::Module*, nn::Module::ExtraState>> out;
+  for (const auto& [p, mod] : stateful) out[p] = {mod, saved.at(p)};
+  return out;
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& dir, nn::Module& model, optim::Optimizer& opt) {
+  Manifest m = read_manifest(dir);
+  const std::vector<Array> state = read_optimizer_state(m, dir, opt);
+  const auto states = read_module_states(m, model);
   // ---- parameters (checked against the model, nothing assigned yet)
-  auto values = detail::read_parameters_for(model, (fs::path(dir) / kModelSubdir).string());
+  auto values = detail::read_parameters_for(model, dir, kModelSubdir);
 
   // ---- commit. load_state is the only step that can still refuse, and it
   // changes nothing when it does, so it goes first.
   try {
     opt.load_state(state);
   } catch (const xg::error& e) {
-    throw io_error(path + ": the optimizer rejected the saved state: " + e.what());
+    throw io_error(m.path + ": the optimizer rejected the saved state: " + e.what());
   }
-  opt.set_learning_rate(out.learning_rate);
+  opt.set_learning_rate(m.fields.learning_rate);
   detail::assign_parameters(values);
-  for (const auto& [p, d] : dropouts) d->rng() = engines.at(p);
-  return out;
+  for (const auto& [p, entry] : states) entry.first->load_extra_state(entry.second);
+  return std::move(m.fields);
 }
 
 }  // namespace xg::io

@@ -1,29 +1,21 @@
-// Model directories: the manifest (model.json), the parameter files, and the
-// atomic directory swap shared with checkpoints. Format: docs/model-format.md.
+// Model directories: the manifest (model.json) and the parameter files. The
+// architecture is io/architecture.cpp's; format: docs/model-format.md.
 #include "xgrad/io/model.hpp"
 
-#include <fcntl.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <system_error>
-#include <typeinfo>
 
+#include "io/architecture.hpp"
+#include "io/json_file.hpp"
+#include "io/model_files.hpp"
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/npy.hpp"
-#include "xgrad/nn/activation.hpp"
-#include "xgrad/nn/dropout.hpp"
-#include "xgrad/nn/linear.hpp"
-#include "xgrad/nn/softmax.hpp"
-#include "xgrad/random.hpp"
 
 namespace xg::io {
 
@@ -33,156 +25,7 @@ using json = nlohmann::ordered_json;
 namespace {
 
 constexpr std::size_t kMaxManifestBytes = 64u << 20;
-// Nested Sequentials deeper than this are not a real network but a hostile file.
-constexpr int kMaxDepth = 32;
-
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-// ------------------------------------------------------------ architecture out
-
-json describe_layer(const nn::Module& layer, const std::string& path, int depth) {
-  const std::type_info& type = typeid(layer);
-  if (type == typeid(nn::Sequential)) {
-    if (depth >= kMaxDepth)
-      throw value_error("save_model: Sequentials nested deeper than " + std::to_string(kMaxDepth) +
-                        " at layer '" + path + "'");
-    const auto& seq = static_cast<const nn::Sequential&>(layer);
-    json layers = json::array();
-    for (std::size_t i = 0; i < seq.size(); ++i)
-      layers.push_back(
-          describe_layer(*seq[i], path + (path.empty() ? "" : ".") + std::to_string(i), depth + 1));
-    return {{"type", "Sequential"}, {"layers", std::move(layers)}};
-  }
-  if (type == typeid(nn::Linear)) {
-    const auto& lin = static_cast<const nn::Linear&>(layer);
-    return {{"type", "Linear"}, {"in", lin.in_features()}, {"out", lin.out_features()}};
-  }
-  if (type == typeid(nn::Dropout))
-    return {{"type", "Dropout"}, {"p", static_cast<const nn::Dropout&>(layer).p()}};
-  if (type == typeid(nn::Softmax)) return {{"type", "Softmax"}};
-  if (type == typeid(nn::Identity)) return {{"type", "Identity"}};
-  // Any other activation is described by its registry name, provided that the
-  // name really rebuilds a module of the same class without parameters.
-  const std::string name = layer.type_name();
-  if (nn::has_activation(name) && layer.parameters().empty() && layer.children().empty()) {
-    const auto rebuilt = nn::make_activation(name);
-    const nn::Module& fresh = *rebuilt;
-    if (typeid(fresh) == type) return {{"type", "activation"}, {"name", name}};
-  }
-  throw value_error("save_model: layer '" + path + "' (" + layer.describe() +
-                    ") cannot be described in a model file: only Linear, Dropout, Softmax, "
-                    "Identity, Sequential and registered activations can");
-}
-
-// ------------------------------------------------------------ architecture in
-// The manifest's layers are parsed into plain specs first, so that every
-// problem is reported before any module (and its memory) is created.
-
-struct LayerSpec {
-  std::string type;  // "Sequential", "Linear", "Dropout", "Softmax", "Identity", "activation"
-  std::size_t in = 0, out = 0;
-  double p = 0.0;
-  std::string name;
-  std::vector<LayerSpec> layers;
-};
-
-class ArchitectureReader {
- public:
-  explicit ArchitectureReader(std::string file) : file_(std::move(file)) {}
-
-  LayerSpec read(const json& j, const std::string& path, int depth) const {
-    const std::string at = path.empty() ? "architecture" : "layer '" + path + "'";
-    if (!j.is_object()) bad(at + " is not a JSON object");
-    const std::string type = string_field(j, "type", at);
-    LayerSpec spec;
-    spec.type = type;
-    if (type == "Sequential") {
-      only_keys(j, {"type", "layers"}, at);
-      if (depth >= kMaxDepth)
-        bad(at + ": Sequentials nested deeper than " + std::to_string(kMaxDepth));
-      if (!j.contains("layers") || !j["layers"].is_array())
-        bad(at + ": \"layers\" must be an array");
-      const json& layers = j["layers"];
-      if (layers.empty()) bad(at + ": a Sequential needs at least one layer");
-      for (std::size_t i = 0; i < layers.size(); ++i)
-        spec.layers.push_back(
-            read(layers[i], (path.empty() ? "" : path + ".") + std::to_string(i), depth + 1));
-    } else if (type == "Linear") {
-      only_keys(j, {"type", "in", "out"}, at);
-      spec.in = size_field(j, "in", at);
-      spec.out = size_field(j, "out", at);
-    } else if (type == "Dropout") {
-      only_keys(j, {"type", "p"}, at);
-      if (!j.contains("p") || !j["p"].is_number()) bad(at + ": \"p\" must be a number");
-      spec.p = j["p"].get<double>();
-      if (!(spec.p >= 0.0 && spec.p < 1.0))
-        bad(at + ": dropout probability p = " + j["p"].dump() + " is not in [0, 1)");
-    } else if (type == "Softmax" || type == "Identity") {
-      only_keys(j, {"type"}, at);
-    } else if (type == "activation") {
-      only_keys(j, {"type", "name"}, at);
-      spec.name = string_field(j, "name", at);
-      if (!nn::has_activation(spec.name)) {
-        std::string known;
-        for (const auto& n : nn::activation_names()) known += (known.empty() ? "" : ", ") + n;
-        bad(at + ": unknown activation '" + spec.name + "' (known: " + known + ")");
-      }
-    } else {
-      bad(at + ": unknown layer type '" + type +
-          "' (known: Sequential, Linear, Dropout, Softmax, Identity, activation)");
-    }
-    return spec;
-  }
-
- private:
-  [[noreturn]] void bad(const std::string& what) const { throw io_error(file_ + ": " + what); }
-
-  std::string string_field(const json& j, const char* key, const std::string& at) const {
-    if (!j.contains(key) || !j[key].is_string()) bad(at + ": \"" + key + "\" must be a string");
-    return j[key].get<std::string>();
-  }
-  std::size_t size_field(const json& j, const char* key, const std::string& at) const {
-    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() <= 0)
-      bad(at + ": \"" + key + "\" must be a positive integer");
-    return j[key].get<std::size_t>();
-  }
-  // Strict: a key we do not know could change what the layer means.
-  void only_keys(const json& j, std::initializer_list<const char*> keys,
-                 const std::string& at) const {
-    for (const auto& item : j.items()) {
-      bool known = false;
-      for (const char* k : keys) known = known || item.key() == k;
-      if (!known) bad(at + ": unexpected key \"" + item.key() + "\"");
-    }
-  }
-
-  std::string file_;
-};
-
-std::shared_ptr<nn::Module> build(const LayerSpec& spec, Rng& rng) {
-  if (spec.type == "Sequential") {
-    auto seq = std::make_shared<nn::Sequential>();
-    for (const auto& child : spec.layers) seq->add(build(child, rng));
-    return seq;
-  }
-  if (spec.type == "Linear") return std::make_shared<nn::Linear>(spec.in, spec.out, rng);
-  if (spec.type == "Dropout") return std::make_shared<nn::Dropout>(spec.p, std::uint64_t{0});
-  if (spec.type == "Softmax") return std::make_shared<nn::Softmax>();
-  if (spec.type == "Identity") return std::make_shared<nn::Identity>();
-  return nn::make_activation(spec.name);
-}
-
-// The parameter shapes the architecture implies, in named_parameters() order.
-void expected_parameters(const LayerSpec& spec, const std::string& prefix,
-                         std::vector<std::pair<std::string, Shape>>& out) {
-  if (spec.type == "Sequential") {
-    for (std::size_t i = 0; i < spec.layers.size(); ++i)
-      expected_parameters(spec.layers[i], prefix + std::to_string(i) + ".", out);
-  } else if (spec.type == "Linear") {
-    out.emplace_back(prefix + "weight", Shape{spec.out, spec.in});
-    out.emplace_back(prefix + "bias", Shape{spec.out});
-  }
-}
+constexpr std::size_t kMaxParameterBytes = std::size_t{1} << 40;
 
 // ------------------------------------------------------------ manifest
 
@@ -194,25 +37,20 @@ struct ParamFile {
 };
 
 struct Manifest {
+  std::string root, sub;  // see read_manifest
+  std::string in_dir(const std::string& name) const {
+    return sub.empty() ? name : sub + "/" + name;
+  }
   std::string path;  // for messages
   json j;
+  long long version = 0;
   std::vector<ParamFile> params;  // without values until read_values()
 };
 
-json parse_json_file(const std::string& path) {
-  const std::string text = detail::read_text_file(path, kMaxManifestBytes);
-  try {
-    // Parsing is iterative but dump() recurses: deep nesting would overflow the stack.
-    return json::parse(text, [&](int depth, json::parse_event_t, json&) {
-      if (depth > 256) throw io_error(path + ": JSON nested deeper than 256 levels");
-      return true;
-    });
-  } catch (const json::exception& e) {
-    throw io_error(path + ": malformed JSON: " + e.what());
-  }
-}
-
-Manifest read_manifest(const std::string& dir) {
+// The model directory is `root`/`sub` ("" = root itself); files inside it
+// are opened from `root` without following links (file::read_file_in).
+Manifest read_manifest(const std::string& root, const std::string& sub) {
+  const std::string dir = sub.empty() ? root : (fs::path(root) / sub).string();
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw io_error("model directory '" + dir + "' does not exist or is not a directory");
@@ -220,7 +58,9 @@ Manifest read_manifest(const std::string& dir) {
   m.path = (fs::path(dir) / kModelManifest).string();
   if (!fs::exists(m.path, ec))
     throw io_error(m.path + ": missing (is '" + dir + "' a model saved by xgrad?)");
-  m.j = parse_json_file(m.path);
+  m.root = root;
+  m.sub = sub;
+  m.j = detail::parse_json_in(root, m.in_dir(kModelManifest), kMaxManifestBytes);
   const json& j = m.j;
   auto bad = [&](const std::string& what) { throw io_error(m.path + ": " + what); };
   if (!j.is_object()) bad("the manifest is not a JSON object");
@@ -229,8 +69,9 @@ Manifest read_manifest(const std::string& dir) {
         "\", got " + (j.contains("format") ? j["format"].dump() : "nothing") + ")");
   if (!j.contains("version") || !j["version"].is_number_integer())
     bad("\"version\" is missing or not an integer");
-  if (j["version"].get<long long>() != kModelVersion)
-    bad("unsupported version " + j["version"].dump() + " (this xgrad reads version " +
+  m.version = j["version"].get<long long>();
+  if (m.version < 1 || m.version > kModelVersion)
+    bad("unsupported version " + j["version"].dump() + " (this xgrad reads versions 1 to " +
         std::to_string(kModelVersion) + ")");
   if (!j.contains("parameters") || !j["parameters"].is_array())
     bad("\"parameters\" is missing or not an array");
@@ -249,9 +90,11 @@ Manifest read_manifest(const std::string& dir) {
         bad(at + " ('" + p.name + "'): shape entries must be non-negative integers");
       p.shape.push_back(d.get<std::size_t>());
     }
+    if (e.contains("decay") && !e["decay"].is_boolean())
+      bad(at + " ('" + p.name + "'): \"decay\" must be true or false");
     if (e.contains("dtype") && !(e["dtype"] == "<f8" || e["dtype"] == "<f4"))
       bad(at + " ('" + p.name + "'): unsupported dtype " + e["dtype"].dump());
-    if (!detail::is_plain_file_name(p.file) || p.file.size() < 5 ||
+    if (!file::is_plain_file_name(p.file) || p.file.size() < 5 ||
         p.file.compare(p.file.size() - 4, 4, ".npy") != 0)
       bad(at + " ('" + p.name + "'): file \"" + p.file +
           "\" must be a plain .npy file name inside the model directory");
@@ -271,13 +114,17 @@ Manifest read_manifest(const std::string& dir) {
 }
 
 // Loads every listed file; each must exist, match its table shape and be finite.
-void read_values(Manifest& m, const std::string& dir) {
+void read_values(Manifest& m) {
   for (ParamFile& p : m.params) {
-    const std::string path = (fs::path(dir) / p.file).string();
-    std::error_code ec;
-    if (!fs::exists(path, ec))
-      throw io_error(path + ": missing (parameter '" + p.name + "' listed in " + m.path + ")");
-    p.value = load_npy(path);
+    const std::string path = (fs::path(m.root) / m.in_dir(p.file)).string();
+    std::string bytes;
+    try {
+      bytes = file::read_file_in(m.root, m.in_dir(p.file), kMaxParameterBytes);
+    } catch (const io_error& e) {
+      throw io_error(std::string(e.what()) + " (parameter '" + p.name + "' listed in " + m.path +
+                     ")");
+    }
+    p.value = decode_npy(bytes, path);
     const auto& s = p.value.shape();
     if (!std::equal(s.begin(), s.end(), p.shape.begin(), p.shape.end()))
       throw io_error(path + ": holds shape " + shape_str(s) + " but the manifest says " +
@@ -331,17 +178,18 @@ void save_model(const std::string& dir, const nn::Sequential& model, const std::
                 const std::string& metadata_json) {
   // Describe before touching the disk: a model we cannot save writes nothing.
   detail::write_model_files("", model, cost, metadata_json);
-  detail::save_directory_atomically(dir, kModelManifest, [&](const std::string& tmp) {
+  file::write_directory_atomically(dir, kModelManifest, [&](const std::string& tmp) {
     detail::write_model_files(tmp, model, cost, metadata_json);
   });
 }
 
+void check_save_target(const std::string& dir) {
+  file::check_directory_target(dir, kModelManifest);
+}
+
 LoadedModel load_model(const std::string& dir) {
-  Manifest m = read_manifest(dir);
+  Manifest m = read_manifest(dir, "");
   if (!m.j.contains("architecture")) throw io_error(m.path + ": \"architecture\" is missing");
-  const LayerSpec arch = ArchitectureReader(m.path).read(m.j["architecture"], "", 0);
-  if (arch.type != "Sequential")
-    throw io_error(m.path + ": the architecture must be a Sequential, got '" + arch.type + "'");
   LoadedModel out;
   if (m.j.contains("cost") && !m.j["cost"].is_null()) {
     if (!m.j["cost"].is_string()) throw io_error(m.path + ": \"cost\" must be a string or null");
@@ -352,49 +200,44 @@ LoadedModel load_model(const std::string& dir) {
     if (!m.j["metadata"].is_object()) throw io_error(m.path + ": \"metadata\" must be an object");
     out.metadata_json = m.j["metadata"].dump();
   }
-  read_values(m, dir);
-  // The architecture's parameter shapes must match the files' before any
-  // layer is built: a manifest claiming Linear(10^9, 10^9) is rejected here,
-  // with the memory it would need justified by no file.
-  std::vector<std::pair<std::string, Shape>> expected;
-  expected_parameters(arch, "", expected);
+  read_values(m);
+  // Layers ask for their parameters' shapes before allocating them: a
+  // manifest claiming Linear(10^9, 10^9) is refused here, with the memory it
+  // would need justified by no file.
   std::map<std::string, const ParamFile*> by_name;
   for (const ParamFile& p : m.params) by_name[p.name] = &p;
-  for (const auto& [name, shape] : expected) {
+  auto check = [&](const std::string& name, const Shape& shape) {
     auto it = by_name.find(name);
     if (it == by_name.end())
       throw io_error(m.path + ": the architecture has parameter '" + name +
                      "' but the parameter table does not");
     if (it->second->shape != shape)
-      throw io_error(m.path + ": parameter '" + name + "' has shape " +
+      throw io_error(m.path + ": parameter '" + name + "' (" + it->second->file + ") has shape " +
                      shape_str(it->second->shape) + " but the architecture needs " +
                      shape_str(shape));
-  }
-  if (expected.size() != m.params.size()) {
-    std::set<std::string> want;
-    for (const auto& e : expected) want.insert(e.first);
-    std::vector<std::string> extra;
-    for (const ParamFile& p : m.params)
-      if (!want.count(p.name)) extra.push_back(p.name);
-    throw io_error(m.path + ": parameters not in the architecture: " + names_list(extra));
-  }
-  Rng rng(0);  // the drawn values are overwritten right away
-  out.model = std::static_pointer_cast<nn::Sequential>(build(arch, rng));
+  };
+  auto root =
+      detail::build_architecture(m.j["architecture"], static_cast<int>(m.version), m.path, check);
+  out.model = std::dynamic_pointer_cast<nn::Sequential>(root);
+  if (!out.model)
+    throw io_error(m.path + ": the architecture must be a Sequential, got '" + root->type_name() +
+                   "'");
   auto values = match(*out.model, m);
   detail::assign_parameters(values);
   return out;
 }
 
 void load_parameters(nn::Module& model, const std::string& dir) {
-  auto values = detail::read_parameters_for(model, dir);
+  auto values = detail::read_parameters_for(model, dir, "");
   detail::assign_parameters(values);
 }
 
 namespace detail {
 
-ParameterValues read_parameters_for(const nn::Module& model, const std::string& dir) {
-  Manifest m = read_manifest(dir);
-  read_values(m, dir);
+ParameterValues read_parameters_for(const nn::Module& model, const std::string& root,
+                                    const std::string& sub) {
+  Manifest m = read_manifest(root, sub);
+  read_values(m);
   return match(model, m);
 }
 
@@ -422,14 +265,18 @@ void write_model_files(const std::string& dir, const nn::Sequential& model, cons
   json manifest;
   manifest["format"] = kModelFormat;
   manifest["version"] = kModelVersion;
-  manifest["architecture"] = describe_layer(model, "", 0);
+  manifest["architecture"] = detail::describe_architecture(model);
   manifest["cost"] = cost.empty() ? json(nullptr) : json(cost);
   manifest["metadata"] = std::move(metadata);
   json table = json::array();
   const auto named = model.named_parameters();
+  // "decay": whether L1/L2 regularisation applies (Module::weights()), so a
+  // reader of the file can tell.
+  std::set<const void*> decayed;
+  for (const Tensor& w : model.weights()) decayed.insert(w.node());
   for (const auto& [name, t] : named) {
     const std::string file = name + ".npy";
-    if (!is_plain_file_name(file))
+    if (!file::is_plain_file_name(file))
       throw value_error("save_model: parameter name '" + name + "' cannot be a file name");
     for (Scalar v : t.value())
       if (!std::isfinite(v))
@@ -439,126 +286,15 @@ void write_model_files(const std::string& dir, const nn::Sequential& model, cons
     table.push_back({{"name", name},
                      {"shape", Shape(t.value().shape().begin(), t.value().shape().end())},
                      {"file", file},
-                     {"dtype", npy_dtype()}});
+                     {"dtype", npy_dtype()},
+                     {"decay", decayed.count(t.node()) > 0}});
   }
   manifest["parameters"] = std::move(table);
   if (dir.empty()) return;  // validation only
 
   for (const auto& [name, t] : named)
-    write_file_durably((fs::path(dir) / (name + ".npy")).string(), encode_npy(t.value()));
-  write_file_durably((fs::path(dir) / kModelManifest).string(), manifest.dump(2) + "\n");
-}
-
-std::string read_text_file(const std::string& path, std::size_t max_bytes) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw io_error(path + ": missing or not a regular file");
-  const auto size = fs::file_size(path, ec);
-  if (ec) throw io_error(path + ": cannot read its size: " + ec.message());
-  if (size > max_bytes)
-    throw io_error(path + ": " + std::to_string(size) + " bytes is more than the limit of " +
-                   std::to_string(max_bytes));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw io_error(path + ": cannot open: " + errno_text(errno));
-  std::string text(static_cast<std::size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) throw io_error(path + ": read failed");
-  return text;
-}
-
-bool is_plain_file_name(const std::string& name) {
-  if (name.empty() || name == "." || name == "..") return false;
-  for (unsigned char c : name)
-    if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) return false;
-  return true;
-}
-
-namespace {
-bool& atomic_exchange_enabled() {
-  static bool enabled = true;
-  return enabled;
-}
-}  // namespace
-
-void set_atomic_exchange(bool enabled) { atomic_exchange_enabled() = enabled; }
-
-void save_directory_atomically(const std::string& dir, const std::string& marker,
-                               const std::function<void(const std::string& tmp_dir)>& write) {
-  fs::path target(dir);
-  if (!target.has_filename()) target = target.parent_path();  // "runs/model/"
-  const std::string name = target.filename().string();
-  if (name.empty() || name == "." || name == "..")
-    throw value_error("save: '" + dir + "' does not name a directory to create");
-  const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec)
-    throw io_error("save: cannot create the parent directory '" + parent.string() + "' of '" + dir +
-                   "': " + ec.message());
-
-  const auto st = fs::symlink_status(target, ec);
-  const bool replacing = fs::exists(st);
-  if (replacing) {
-    if (fs::is_symlink(st))
-      throw io_error("save: '" + dir + "' is a symbolic link; refusing to replace it");
-    if (!fs::is_directory(st))
-      throw io_error("save: '" + dir + "' exists and is not a directory; refusing to replace it");
-    if (!fs::is_empty(target, ec) && !fs::exists(target / marker, ec))
-      throw io_error("save: '" + dir + "' is a non-empty directory without " + marker +
-                     "; refusing to replace something that is not a saved xgrad directory");
-  }
-
-  const fs::path tmp = parent / ("." + name + ".tmp-" + unique_suffix());
-  if (!fs::create_directory(tmp, ec) || ec)
-    throw io_error("save: cannot create the temporary directory '" + tmp.string() +
-                   "': " + (ec ? ec.message() : "it already exists"));
-  auto discard_tmp = [&] {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
-  };
-  try {
-    write(tmp.string());
-    sync_directory(tmp.string());
-  } catch (...) {
-    discard_tmp();
-    throw;
-  }
-
-  if (!replacing) {
-    if (std::rename(tmp.c_str(), target.c_str()) != 0) {
-      const int err = errno;
-      discard_tmp();
-      throw io_error("save: cannot rename '" + tmp.string() + "' to '" + dir +
-                     "': " + errno_text(err));
-    }
-    sync_directory(parent.string());
-    return;
-  }
-#if defined(__linux__) && defined(RENAME_EXCHANGE)
-  // One atomic step: the path always names a complete directory.
-  if (atomic_exchange_enabled() &&
-      ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    sync_directory(parent.string());
-    discard_tmp();  // now holds the old directory
-    return;
-  }
-#endif
-  // Portable fallback: the old directory is moved aside, not deleted, until
-  // the new one is in place.
-  const fs::path aside = parent / ("." + name + ".old-" + unique_suffix());
-  if (std::rename(target.c_str(), aside.c_str()) != 0) {
-    const int err = errno;
-    discard_tmp();
-    throw io_error("save: cannot move the old '" + dir + "' aside: " + errno_text(err));
-  }
-  if (std::rename(tmp.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    std::rename(aside.c_str(), target.c_str());
-    discard_tmp();
-    throw io_error("save: cannot rename '" + tmp.string() + "' to '" + dir +
-                   "': " + errno_text(err));
-  }
-  sync_directory(parent.string());
-  fs::remove_all(aside, ec);  // a leftover hidden ".old-" directory is harmless
+    file::write_new_file((fs::path(dir) / (name + ".npy")).string(), encode_npy(t.value()));
+  file::write_new_file((fs::path(dir) / kModelManifest).string(), manifest.dump(2) + "\n");
 }
 
 }  // namespace detail

@@ -1,4 +1,4 @@
-// .npy reading and writing, and the durable-file helpers the io files share.
+// .npy reading and writing.
 // Format reference: numpy/lib/format.py ("NEP 1"). Layout of a file:
 //   "\x93NUMPY" major minor  header_len (u16 LE for 1.0, u32 LE for 2.0/3.0)
 //   header: a Python dict literal {'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }
@@ -6,13 +6,8 @@
 //   data:   prod(shape) elements, C order, in the dtype's byte order
 #include "xgrad/io/npy.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::io {
@@ -324,13 +320,6 @@ Array read_npy(Read& read, std::size_t total, const std::string& source) {
   return a;
 }
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-detail::WriteHook& write_hook() {
-  static detail::WriteHook hook;
-  return hook;
-}
-
 }  // namespace
 
 const char* npy_dtype() { return kFloatBuild ? "<f4" : "<f8"; }
@@ -400,7 +389,7 @@ Array load_npy(const std::string& path) {
   const std::uintmax_t size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot read its size: " + ec.message());
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open: " + errno_text(errno));
+  if (!in) fail(path, "cannot open: " + file::errno_text(errno));
   auto read = [&](char* dst, std::size_t n) {
     in.read(dst, static_cast<std::streamsize>(n));
     return static_cast<std::size_t>(in.gcount()) == n;
@@ -413,78 +402,7 @@ Array load_npy(const std::string& path) {
 }
 
 void save_npy(const std::string& path, const Array& a) {
-  const std::string bytes = encode_npy(a);
-  const fs::path target(path);
-  const fs::path tmp =
-      target.parent_path() / ("." + target.filename().string() + ".tmp-" + detail::unique_suffix());
-  try {
-    detail::write_file_durably(tmp.string(), bytes);
-    if (std::rename(tmp.c_str(), target.c_str()) != 0)
-      throw io_error("save_npy: cannot rename '" + tmp.string() + "' to '" + path +
-                     "': " + errno_text(errno));
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
-  }
-  const fs::path parent = target.parent_path();
-  detail::sync_directory(parent.empty() ? "." : parent.string());
+  file::write_atomically(path, encode_npy(a));
 }
-
-// ------------------------------------------------------------ durable files
-
-namespace detail {
-
-void set_write_hook(WriteHook hook) { write_hook() = std::move(hook); }
-
-std::string unique_suffix() {
-  static std::atomic<unsigned long> counter{0};
-  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  return std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
-         std::to_string(static_cast<unsigned long long>(now) % 1000000007ull);
-}
-
-void write_file_durably(const std::string& path, const std::string& bytes) {
-  if (write_hook()) write_hook()(path);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw io_error("cannot create '" + path + "': " + errno_text(errno));
-  auto fail_with = [&](const char* what, int err) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    throw io_error(std::string("cannot ") + what + " '" + path + "': " + errno_text(err));
-  };
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_with("write", errno);
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail_with("flush (fsync)", errno);
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(path.c_str());
-    throw io_error("cannot close '" + path + "': " + errno_text(err));
-  }
-}
-
-void sync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    throw io_error("cannot open directory '" + dir + "' to sync it: " + errno_text(errno));
-  // Some file systems refuse fsync on directories (EINVAL); the data is
-  // already on disk then, so only real I/O errors count.
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL && err != EROFS)
-    throw io_error("cannot sync directory '" + dir + "': " + errno_text(err));
-}
-
-}  // namespace detail
 
 }  // namespace xg::io

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "xgrad/error.hpp"
+#include "xgrad/nn/registry.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg::nn {
@@ -40,6 +41,24 @@ Tensor Dropout::forward(const Tensor& x) {
   Array m = Array::from_shape(x.value().shape());
   for (auto& v : m) v = rng_.bernoulli(keep) ? scale : Scalar(0);
   return xg::mask(x, m);
+}
+
+void Dropout::load_extra_state(const ExtraState& state) {
+  Rng restored = rng_;
+  bool seen = false;
+  for (const auto& [name, text] : state) {
+    if (name != "rng" || seen)
+      throw value_error(describe() + ": unexpected extra state '" + name +
+                        "' (expected one 'rng')");
+    restored.restore(text);  // value_error for a malformed state, rng_ untouched
+    seen = true;
+  }
+  if (!seen) throw value_error(describe() + ": extra state 'rng' is missing");
+  rng_ = restored;
+}
+
+std::shared_ptr<Dropout> Dropout::from_config(const LayerArgs& args) {
+  return std::make_shared<Dropout>(args.config().number("p"), std::uint64_t{0});
 }
 
 }  // namespace xg::nn

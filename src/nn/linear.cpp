@@ -2,6 +2,7 @@
 
 #include "xgrad/error.hpp"
 #include "xgrad/limits.hpp"
+#include "xgrad/nn/registry.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg::nn {
@@ -34,6 +35,15 @@ Tensor Linear::forward(const Tensor& x) {
     throw shape_error(describe() + ": input of shape " + shape_str(s) + ": expected (m, " +
                       std::to_string(n_in_) + ")");
   return xg::linear(x, weight_, bias_);
+}
+
+std::shared_ptr<Linear> Linear::from_config(const LayerArgs& args) {
+  const std::size_t in = args.config().size("in"), out = args.config().size("out");
+  if (in == 0 || out == 0) throw value_error("\"in\" and \"out\" must be positive");
+  args.expect_parameter("weight", {out, in});
+  args.expect_parameter("bias", {out});
+  Rng rng(0);
+  return std::make_shared<Linear>(in, out, rng);
 }
 
 }  // namespace xg::nn

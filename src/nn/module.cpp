@@ -66,6 +66,11 @@ std::size_t Module::num_parameters() const {
   return n;
 }
 
+void Module::load_extra_state(const ExtraState& state) {
+  if (!state.empty())
+    throw value_error(type_name() + ": has no extra state, got '" + state.front().first + "'");
+}
+
 void Module::train(bool on) {
   training_ = on;
   on_train_mode_change(on);

@@ -3,6 +3,7 @@
 #include "xgrad/error.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/linear.hpp"
+#include "xgrad/nn/registry.hpp"
 
 namespace xg::nn {
 
@@ -46,6 +47,17 @@ Tensor Sequential::forward_logits(const Tensor& x, const std::string& activation
   Tensor h = x;
   for (std::size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->forward(h);
   return h;
+}
+
+std::shared_ptr<Sequential> Sequential::from_config(const LayerArgs& args) {
+  auto seq = std::make_shared<Sequential>();
+  for (auto& [name, child] : args.children()) {
+    if (name != std::to_string(seq->size()))
+      throw value_error("a Sequential's layers are named by position, got '" + name + "'");
+    seq->add(child);
+  }
+  if (seq->empty()) throw value_error("a Sequential needs at least one layer");
+  return seq;
 }
 
 std::string Sequential::describe() const {

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <sstream>
 
+#include "util/text.hpp"
+#include "xgrad/error.hpp"
 #include "xgrad/optim.hpp"
 
 namespace xg::optim {
@@ -31,9 +33,8 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<T
     return std::make_unique<Adam>(std::move(params), lr, 0.9, 0.999, 1e-8, std::move(reg));
   if (key == "rmsprop")
     return std::make_unique<RMSProp>(std::move(params), lr, 0.99, 1e-8, std::move(reg));
-  std::string names;
-  for (const auto& n : optimizer_names()) names += (names.empty() ? "" : ", ") + n;
-  throw value_error("make_optimizer: unknown optimizer '" + name + "' (known: " + names + ")");
+  throw value_error("make_optimizer: unknown optimizer '" + name +
+                    "' (known: " + text::joined(optimizer_names()) + ")");
 }
 
 }  // namespace xg::optim

@@ -4,20 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
+
+#include "util/text.hpp"
 
 namespace xg::optim {
 
 namespace {
-
-/// 1e-08, 0.5, -2: std::to_string would print 0.000000 for 1e-8.
-std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
 
 bool same_dims(const Shape& expected, const Array& a) {
   return a.dimension() == expected.size() &&
@@ -26,12 +20,12 @@ bool same_dims(const Shape& expected, const Array& a) {
 
 void require_rate(const std::string& who, double lr) {
   if (!std::isfinite(lr) || lr < 0.0)
-    throw value_error(who + ": learning rate must be finite and >= 0, got " + format_number(lr));
+    throw value_error(who + ": learning rate must be finite and >= 0, got " + text::number(lr));
 }
 
 }  // namespace
 
-std::string Optimizer::number(double v) { return format_number(v); }
+std::string Optimizer::number(double v) { return text::number(v); }
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, Regularization reg, const char* rule)
     : params_(std::move(params)), lr_(lr), reg_(std::move(reg)) {
@@ -86,14 +80,14 @@ bool Optimizer::has_update(std::size_t i) const {
 const Array& Optimizer::regularized_grad(std::size_t i) {
   const Array& g = params_[i].grad();
   if (!regularized(i)) return g;
-  const Array& w = params_[i].value();
-  const auto l2 = static_cast<Scalar>(reg_.l2 / static_cast<double>(reg_.n));
-  const auto l1 = static_cast<Scalar>(reg_.l1 / static_cast<double>(reg_.n));
-  Array& out = reg_grad_[i];  // resized by the first assignment only
-  if (reg_.l1 == 0.0)
-    xt::noalias(out) = g + l2 * w;
-  else
-    xt::noalias(out) = g + l2 * w + l1 * xt::sign(w);
+  reg_.add_gradient(params_[i].value(), g, reg_grad_[i]);
+  return reg_grad_[i];
+}
+
+std::vector<Tensor> Optimizer::regularized_tensors() const {
+  std::vector<Tensor> out;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (is_weight_[i]) out.push_back(params_[i]);
   return out;
 }
 

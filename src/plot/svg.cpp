@@ -3,18 +3,13 @@
 #include "xgrad/plot/svg.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iomanip>
 #include <locale>
 #include <sstream>
-#include <system_error>
-#include <thread>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::plot {
@@ -128,15 +123,6 @@ std::vector<std::vector<Point>> finite_runs(const Series& s) {
   return runs;
 }
 
-std::string unique_suffix() {
-  static std::atomic<unsigned long> counter{0};
-  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  const auto thread = std::hash<std::thread::id>{}(std::this_thread::get_id());
-  std::ostringstream out;
-  out << std::hex << now << '-' << thread << '-' << counter++;
-  return out.str();
-}
-
 }  // namespace
 
 Ticks nice_ticks(double lo, double hi, int target, bool integers) {
@@ -169,7 +155,9 @@ Ticks nice_ticks(double lo, double hi, int target, bool integers) {
   return t;
 }
 
-std::string render_svg(const Chart& chart) {
+namespace {
+
+void validate(const Chart& chart) {
   if (chart.width < 200 || chart.height < 150)
     throw value_error("plot::render_svg: expected a chart of at least 200 × 150 pixels, got " +
                       std::to_string(chart.width) + " × " + std::to_string(chart.height));
@@ -178,28 +166,136 @@ std::string render_svg(const Chart& chart) {
       throw value_error("plot::render_svg: series '" + s.label + "' has " +
                         std::to_string(s.x.size()) + " x values but " + std::to_string(s.y.size()) +
                         " y values");
+}
 
-  // Series that are drawn keep their position in chart.series for a stable colour.
-  struct Drawn {
-    std::size_t index;
-    std::vector<std::vector<Point>> runs;
-  };
+// A series that is drawn keeps its position in chart.series for a stable colour.
+struct Drawn {
+  std::size_t index;
+  std::vector<std::vector<Point>> runs;
+};
+
+// The series with values, and the range of their finite points.
+struct Data {
   std::vector<Drawn> drawn;
   double x_min = INFINITY, x_max = -INFINITY, y_min = INFINITY, y_max = -INFINITY;
   bool integer_x = true;
+  bool empty() const { return !std::isfinite(x_min); }
+};
+
+Data collect(const Chart& chart) {
+  Data data;
   for (std::size_t i = 0; i < chart.series.size(); ++i) {
     if (chart.series[i].y.empty()) continue;
     Drawn d{i, finite_runs(chart.series[i])};
     for (const auto& run : d.runs)
       for (const Point& p : run) {
-        x_min = std::min(x_min, p.x), x_max = std::max(x_max, p.x);
-        y_min = std::min(y_min, p.y), y_max = std::max(y_max, p.y);
-        integer_x = integer_x && p.x == std::round(p.x);
+        data.x_min = std::min(data.x_min, p.x), data.x_max = std::max(data.x_max, p.x);
+        data.y_min = std::min(data.y_min, p.y), data.y_max = std::max(data.y_max, p.y);
+        data.integer_x = data.integer_x && p.x == std::round(p.x);
       }
-    drawn.push_back(std::move(d));
+    data.drawn.push_back(std::move(d));
   }
-  const bool has_data = std::isfinite(x_min);
+  return data;
+}
 
+const char* colour_of(const Drawn& d) { return kPalette[d.index % kPaletteSize]; }
+std::string dash_of(const Drawn& d) {
+  const char* dash = kDashes[(d.index / kPaletteSize) % 4];
+  return *dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : std::string();
+}
+
+// The plot area in pixels and the axes' ticks.
+struct Frame {
+  double left, right, top, bottom;
+  Ticks x_ticks, y_ticks;
+  double px(double x) const {
+    return left + (x - x_ticks.lo) / (x_ticks.hi - x_ticks.lo) * (right - left);
+  }
+  double py(double y) const {
+    return bottom - (y - y_ticks.lo) / (y_ticks.hi - y_ticks.lo) * (bottom - top);
+  }
+};
+
+Frame frame_for(const Chart& chart, const Data& data, double top, double right) {
+  Frame f{0,
+          right,
+          top,
+          0,
+          nice_ticks(data.x_min, data.x_max, 6, data.integer_x),
+          nice_ticks(data.y_min, data.y_max, 5, false)};
+  double label_width = 0;
+  for (double v : f.y_ticks.values)
+    label_width = std::max(label_width, text_width(tick_label(v, f.y_ticks.step)));
+  f.left = 8 + (chart.y_label.empty() ? 0 : 22) + label_width + 8;
+  f.bottom = chart.height - (chart.x_label.empty() ? 30 : 50);
+  return f;
+}
+
+// Grid, ticks, tick labels, the frame and the axis labels.
+void draw_axes(std::ostream& svg, const Chart& chart, const Frame& f) {
+  svg << "<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n";
+  for (double v : f.x_ticks.values)
+    svg << "<line x1=\"" << coord(f.px(v)) << "\" y1=\"" << coord(f.top) << "\" x2=\""
+        << coord(f.px(v)) << "\" y2=\"" << coord(f.bottom) << "\"/>\n";
+  for (double v : f.y_ticks.values)
+    svg << "<line x1=\"" << coord(f.left) << "\" y1=\"" << coord(f.py(v)) << "\" x2=\""
+        << coord(f.right) << "\" y2=\"" << coord(f.py(v)) << "\"/>\n";
+  svg << "</g>\n<g fill=\"#333\">\n";
+  for (double v : f.x_ticks.values)
+    svg << "<text x=\"" << coord(f.px(v)) << "\" y=\"" << coord(f.bottom + 16)
+        << "\" text-anchor=\"middle\">" << tick_label(v, f.x_ticks.step) << "</text>\n";
+  for (double v : f.y_ticks.values)
+    svg << "<text x=\"" << coord(f.left - 6) << "\" y=\"" << coord(f.py(v) + 4)
+        << "\" text-anchor=\"end\">" << tick_label(v, f.y_ticks.step) << "</text>\n";
+  svg << "</g>\n";
+  svg << "<rect x=\"" << coord(f.left) << "\" y=\"" << coord(f.top) << "\" width=\""
+      << coord(f.right - f.left) << "\" height=\"" << coord(f.bottom - f.top)
+      << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  if (!chart.x_label.empty())
+    svg << "<text x=\"" << coord((f.left + f.right) / 2) << "\" y=\"" << coord(chart.height - 12)
+        << "\" text-anchor=\"middle\">" << xml_escape(chart.x_label) << "</text>\n";
+  if (!chart.y_label.empty())
+    svg << "<text transform=\"translate(16 " << coord((f.top + f.bottom) / 2)
+        << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(chart.y_label) << "</text>\n";
+}
+
+// The curves: one path each; a run of a single point would be invisible, so it gets a dot.
+void draw_curves(std::ostream& svg, const std::vector<Drawn>& drawn, const Frame& f) {
+  for (const Drawn& d : drawn) {
+    if (d.runs.empty()) continue;  // only NaN/Inf values: a legend entry, nothing to draw
+    svg << "<path fill=\"none\" stroke=\"" << colour_of(d) << "\" stroke-width=\"2\"" << dash_of(d)
+        << " stroke-linejoin=\"round\" d=\"";
+    for (const auto& run : d.runs)
+      for (std::size_t k = 0; k < run.size(); ++k)
+        svg << (k == 0 ? "M" : " L") << coord(f.px(run[k].x)) << ',' << coord(f.py(run[k].y))
+            << (k + 1 == run.size() ? " " : "");
+    svg << "\"/>\n";
+    for (const auto& run : d.runs)
+      if (run.size() == 1)
+        svg << "<circle cx=\"" << coord(f.px(run[0].x)) << "\" cy=\"" << coord(f.py(run[0].y))
+            << "\" r=\"3\" fill=\"" << colour_of(d) << "\"/>\n";
+  }
+}
+
+// Legend entries, one per series with values, in the series' order.
+void draw_legend(std::ostream& svg, const std::vector<Drawn>& drawn,
+                 const std::vector<std::string>& labels, double lx, double top) {
+  double ly = top + 8;
+  for (std::size_t k = 0; k < drawn.size(); ++k) {
+    svg << "<line x1=\"" << coord(lx) << "\" y1=\"" << coord(ly) << "\" x2=\"" << coord(lx + 22)
+        << "\" y2=\"" << coord(ly) << "\" stroke=\"" << colour_of(drawn[k])
+        << "\" stroke-width=\"2\"" << dash_of(drawn[k]) << "/>\n";
+    svg << "<text x=\"" << coord(lx + 28) << "\" y=\"" << coord(ly + 4) << "\">"
+        << xml_escape(labels[k]) << "</text>\n";
+    ly += 20;
+  }
+}
+
+}  // namespace
+
+std::string render_svg(const Chart& chart) {
+  validate(chart);
+  const Data data = collect(chart);
   const double W = chart.width, H = chart.height;
   std::ostringstream svg;
   svg.imbue(std::locale::classic());
@@ -217,122 +313,32 @@ std::string render_svg(const Chart& chart) {
   const auto max_label_chars = static_cast<std::size_t>((0.35 * W - 34) / (0.6 * kFontSize));
   std::vector<std::string> legend_labels;
   double legend_width = 0;
-  for (const Drawn& d : drawn) {
+  for (const Drawn& d : data.drawn) {
     legend_labels.push_back(shorten(chart.series[d.index].label, max_label_chars));
     legend_width = std::max(legend_width, 34 + text_width(legend_labels.back()));
   }
   const double right = W - (legend_width > 0 ? legend_width + 16 : 20);
 
-  if (!has_data) {
+  if (data.empty()) {
     svg << "<text x=\"" << coord(right / 2 + 10) << "\" y=\"" << coord(H / 2)
         << "\" text-anchor=\"middle\" fill=\"#666\">no data</text>\n";
   } else {
-    const Ticks x_ticks = nice_ticks(x_min, x_max, 6, integer_x);
-    const Ticks y_ticks = nice_ticks(y_min, y_max, 5, false);
-    double label_width = 0;
-    for (double v : y_ticks.values)
-      label_width = std::max(label_width, text_width(tick_label(v, y_ticks.step)));
-    const double left = 8 + (chart.y_label.empty() ? 0 : 22) + label_width + 8;
-    const double bottom = H - (chart.x_label.empty() ? 30 : 50);
-    auto px = [&](double x) {
-      return left + (x - x_ticks.lo) / (x_ticks.hi - x_ticks.lo) * (right - left);
-    };
-    auto py = [&](double y) {
-      return bottom - (y - y_ticks.lo) / (y_ticks.hi - y_ticks.lo) * (bottom - top);
-    };
-
-    // Grid, ticks and tick labels.
-    svg << "<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n";
-    for (double v : x_ticks.values)
-      svg << "<line x1=\"" << coord(px(v)) << "\" y1=\"" << coord(top) << "\" x2=\"" << coord(px(v))
-          << "\" y2=\"" << coord(bottom) << "\"/>\n";
-    for (double v : y_ticks.values)
-      svg << "<line x1=\"" << coord(left) << "\" y1=\"" << coord(py(v)) << "\" x2=\""
-          << coord(right) << "\" y2=\"" << coord(py(v)) << "\"/>\n";
-    svg << "</g>\n<g fill=\"#333\">\n";
-    for (double v : x_ticks.values)
-      svg << "<text x=\"" << coord(px(v)) << "\" y=\"" << coord(bottom + 16)
-          << "\" text-anchor=\"middle\">" << tick_label(v, x_ticks.step) << "</text>\n";
-    for (double v : y_ticks.values)
-      svg << "<text x=\"" << coord(left - 6) << "\" y=\"" << coord(py(v) + 4)
-          << "\" text-anchor=\"end\">" << tick_label(v, y_ticks.step) << "</text>\n";
-    svg << "</g>\n";
-    svg << "<rect x=\"" << coord(left) << "\" y=\"" << coord(top) << "\" width=\""
-        << coord(right - left) << "\" height=\"" << coord(bottom - top)
-        << "\" fill=\"none\" stroke=\"#333\"/>\n";
-    if (!chart.x_label.empty())
-      svg << "<text x=\"" << coord((left + right) / 2) << "\" y=\"" << coord(H - 12)
-          << "\" text-anchor=\"middle\">" << xml_escape(chart.x_label) << "</text>\n";
-    if (!chart.y_label.empty())
-      svg << "<text transform=\"translate(16 " << coord((top + bottom) / 2)
-          << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(chart.y_label) << "</text>\n";
-
-    // The curves: one path each; a run of a single point would be invisible, so it gets a dot.
-    for (const Drawn& d : drawn) {
-      if (d.runs.empty()) continue;  // only NaN/Inf values: a legend entry, nothing to draw
-      const char* colour = kPalette[d.index % kPaletteSize];
-      const char* dash = kDashes[(d.index / kPaletteSize) % 4];
-      svg << "<path fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\""
-          << (*dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : std::string())
-          << " stroke-linejoin=\"round\" d=\"";
-      for (const auto& run : d.runs)
-        for (std::size_t k = 0; k < run.size(); ++k)
-          svg << (k == 0 ? "M" : " L") << coord(px(run[k].x)) << ',' << coord(py(run[k].y))
-              << (k + 1 == run.size() ? " " : "");
-      svg << "\"/>\n";
-      for (const auto& run : d.runs)
-        if (run.size() == 1)
-          svg << "<circle cx=\"" << coord(px(run[0].x)) << "\" cy=\"" << coord(py(run[0].y))
-              << "\" r=\"3\" fill=\"" << colour << "\"/>\n";
-    }
+    const Frame frame = frame_for(chart, data, top, right);
+    draw_axes(svg, chart, frame);
+    draw_curves(svg, data.drawn, frame);
   }
-
-  // Legend entries, one per series with values, in the series' order.
-  double ly = top + 8;
-  const double lx = right + 12;
-  for (std::size_t k = 0; k < drawn.size(); ++k) {
-    const Drawn& d = drawn[k];
-    const char* colour = kPalette[d.index % kPaletteSize];
-    const char* dash = kDashes[(d.index / kPaletteSize) % 4];
-    svg << "<line x1=\"" << coord(lx) << "\" y1=\"" << coord(ly) << "\" x2=\"" << coord(lx + 22)
-        << "\" y2=\"" << coord(ly) << "\" stroke=\"" << colour << "\" stroke-width=\"2\""
-        << (*dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : std::string()) << "/>\n";
-    svg << "<text x=\"" << coord(lx + 28) << "\" y=\"" << coord(ly + 4) << "\">"
-        << xml_escape(legend_labels[k]) << "</text>\n";
-    ly += 20;
-  }
+  draw_legend(svg, data.drawn, legend_labels, right + 12, top);
   svg << "</svg>\n";
   return svg.str();
 }
 
 void write_svg(const std::string& path, const Chart& chart) {
-  namespace fs = std::filesystem;
   const std::string text = render_svg(chart);
   if (path.empty()) throw io_error("plot::write_svg: expected a file path, got an empty string");
-  // The temporary sits beside the target: rename is only atomic within one file system.
-  const fs::path target(path);
-  fs::path temp = target;
-  temp += ".tmp-" + unique_suffix();
-  std::error_code ignored;
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw io_error("plot::write_svg: cannot write '" + path + "': cannot create '" +
-                     temp.string() + "' (does the directory exist and is it writable?)");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) {
-      fs::remove(temp, ignored);
-      throw io_error("plot::write_svg: cannot write '" + path + "': writing '" + temp.string() +
-                     "' failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ignored);
-    throw io_error("plot::write_svg: cannot write '" + path + "': rename from '" + temp.string() +
-                   "' failed: " + ec.message());
+  try {
+    file::write_atomically(path, text);
+  } catch (const io_error& e) {
+    throw io_error(std::string("plot::write_svg: ") + e.what());
   }
 }
 

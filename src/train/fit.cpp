@@ -5,6 +5,7 @@
 #include <sstream>
 #include <xtensor/xview.hpp>
 
+#include "train/plateau.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::train {
@@ -55,18 +56,6 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
   if (o.schedule &&
       (o.schedule_patience == 0 || !(o.schedule_floor > 0.0 && o.schedule_floor < 1.0)))
     throw value_error("fit: the schedule needs patience >= 1 and a floor in (0, 1)");
-}
-
-double penalty(const optim::Regularization* reg) {
-  if (!reg) return 0.0;
-  double l2 = 0.0, l1 = 0.0;
-  for (const Tensor& w : reg->weights)
-    for (Scalar v : w.value()) {
-      l2 += static_cast<double>(v) * v;
-      l1 += std::abs(static_cast<double>(v));
-    }
-  const double n = static_cast<double>(reg->n);
-  return reg->l2 / (2.0 * n) * l2 + reg->l1 / n * l1;
 }
 
 class TrainingModeRestorer {
@@ -139,7 +128,8 @@ Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& se
       e.correct += data::count_correct(a.value(), labels);
     }
   }
-  e.cost = (e.size ? total / static_cast<double>(e.size) : 0.0) + penalty(reg);
+  e.cost =
+      (e.size ? total / static_cast<double>(e.size) : 0.0) + (reg ? reg->value(reg->weights) : 0.0);
   return e;
 }
 
@@ -151,13 +141,16 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   data::Batches batches(training, o.batch_size, &rng);
   if (o.resume_order) batches.set_order(*o.resume_order);
   const std::vector<Tensor>& params = optimizer.params();
-  const optim::Regularization* reg = &optimizer.regularization();
+  // The reported cost's regularisation term covers exactly what the
+  // optimizer regularises (listed weights that are not its parameters are in
+  // neither).
+  optim::Regularization covered = optimizer.regularization();
+  covered.weights = optimizer.regularized_tensors();
+  const optim::Regularization* reg = &covered;
 
   History h;
   FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
-  if (progress.initial_learning_rate <= 0)
-    progress.initial_learning_rate = optimizer.learning_rate();
-  const double eta0 = progress.initial_learning_rate;
+  detail::PlateauPolicy plateau(o, progress, optimizer);
   std::vector<Array> snapshot(params.size());
 
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
@@ -224,29 +217,9 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     }
     h.epochs.push_back(r);
 
-    bool improved = false;
-    if (r.evaluation_correct) {
-      if (!progress.best_correct || *r.evaluation_correct > *progress.best_correct) {
-        progress.best_correct = r.evaluation_correct;
-        progress.best_epoch = epoch;
-        improved = true;
-      }
-    }
-    progress.epochs_since_best = improved ? 0 : progress.epochs_since_best + 1;
-    progress.epochs_since_schedule = improved ? 0 : progress.epochs_since_schedule + 1;
-
-    // Decide (and apply a halving) before on_epoch_end, so that a checkpoint
-    // saved there holds the state the next epoch starts from.
-    std::string stop;
-    if (o.early_stop > 0 && progress.epochs_since_best >= o.early_stop) {
-      stop = "early stop: no improvement in " + std::to_string(o.early_stop) + " epochs";
-    } else if (o.schedule && progress.epochs_since_schedule >= o.schedule_patience) {
-      optimizer.set_learning_rate(optimizer.learning_rate() / 2.0);
-      progress.epochs_since_schedule = 0;
-      if (optimizer.learning_rate() <= eta0 * o.schedule_floor * (1.0 + 1e-12))
-        stop =
-            "schedule: learning rate fell to " + std::to_string(o.schedule_floor) + " of its start";
-    }
+    // Decided (and a halving applied) before on_epoch_end, so that a
+    // checkpoint saved there holds the state the next epoch starts from.
+    const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
     if (o.monitor) o.monitor->on_epoch_end(r);
     if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order(), progress})) {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/plot/svg.hpp"
 
@@ -23,22 +24,6 @@ std::string cell(const std::optional<double>& v) {
 std::optional<double> percent(const std::optional<std::size_t>& correct, std::size_t total) {
   if (!correct || total == 0) return std::nullopt;
   return 100.0 * static_cast<double>(*correct) / static_cast<double>(total);
-}
-
-void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) throw io_error("cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw io_error("cannot write " + path.string() + ": " + ec.message());
-  }
 }
 
 plot::Series series(const std::string& label, const History& h,
@@ -61,11 +46,26 @@ std::string history_csv(const History& h) {
          "evaluation_accuracy\n";
   for (const auto& r : h.epochs) {
     out << r.epoch << ',' << cell(r.learning_rate) << ',' << cell(r.seconds) << ','
-        << cell(r.training_cost) << ',' << cell(percent(r.training_correct, r.training_size))
-        << ',' << cell(r.evaluation_cost) << ','
-        << cell(percent(r.evaluation_correct, r.evaluation_size)) << '\n';
+        << cell(r.training_cost) << ',' << cell(percent(r.training_correct, r.training_size)) << ','
+        << cell(r.evaluation_cost) << ',' << cell(percent(r.evaluation_correct, r.evaluation_size))
+        << '\n';
   }
   return out.str();
+}
+
+void check_history_target(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (fs::path p = fs::path(dir); !p.empty(); p = p.parent_path()) {
+    const auto st = fs::status(p, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        throw io_error("cannot write the history into '" + dir + "': '" + p.string() +
+                       "' is not a directory");
+      return;
+    }
+    if (p == p.parent_path()) return;
+  }
 }
 
 void write_history(const std::string& dir, const History& h, const std::string& eval_name) {
@@ -73,7 +73,7 @@ void write_history(const std::string& dir, const History& h, const std::string& 
   std::filesystem::create_directories(dir, ec);
   if (ec) throw io_error("cannot create directory " + dir + ": " + ec.message());
   const std::filesystem::path d(dir);
-  write_text_atomically(d / "history.csv", history_csv(h));
+  file::write_atomically((d / "history.csv").string(), history_csv(h));
 
   plot::Chart cost{"Cost per epoch", "epoch", "cost", {}};
   auto tc = series("training", h, [](const EpochRecord& r) { return r.training_cost; });

@@ -79,6 +79,17 @@ expect_error "does not exist" eval --model "$work/nowhere" --data "$data"
 mkdir -p "$work/bad" && echo '{"format": "xgrad-model", "version": 1' >"$work/bad/model.json"
 expect_error "model.json" eval --model "$work/bad" --data "$data"
 expect_error "unknown experiment" run 11 --data "$data"
+# output paths are refused before the first epoch, not after training
+touch "$work/a-file"
+expect_error "name the same directory" train "${small[@]}" --epochs 1 --save "$work/same" --out "$work/same"
+start=$SECONDS
+expect_error "$work/a-file" train "${small[@]}" --epochs 30 --save "$work/a-file"
+(( SECONDS - start < 20 )) && pass "a bad --save is refused before training" \
+  || fail "a bad --save took $((SECONDS - start)) s to be refused (trained first?)"
+# an absurd learning rate that never gives NaN still warns
+err=$("$book" train "${small[@]}" --epochs 1 --eta 100000 2>&1 >/dev/null)
+[[ $err == *"warning: epoch 1"* ]] && pass "health warning for --eta 100000" \
+  || fail "no health warning for --eta 100000: $err"
 expect_error "unknown experiment id 0" run 0 --data "$data"
 
 # reproduce --only with an unknown number: refused before any work, the

@@ -9,7 +9,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$src/tests/install/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DXGRAD_EXAMPLE="$src/examples/custom_activation.cpp" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" >/dev/null
-"$work/build/consumer"
-echo "ok: an installed xgrad is found and linked by another CMake project"
+(cd "$work" && "$work/build/consumer")
+"$work/build/custom_activation" >/dev/null
+echo "ok: an installed xgrad is found and linked by another CMake project, which saves and"
+echo "    loads its own layer type and builds examples/custom_activation.cpp as it is"

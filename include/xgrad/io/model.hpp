@@ -11,11 +11,8 @@
 // half a model, and an older model at the same path survives a failed save.
 // Loads validate everything before touching a model: a failed load leaves it
 // exactly as it was.
-#include <functional>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/sequential.hpp"
@@ -25,7 +22,7 @@ namespace xg::io {
 
 /// The manifest's "format" and "version".
 inline constexpr const char* kModelFormat = "xgrad-model";
-inline constexpr int kModelVersion = 1;
+inline constexpr int kModelVersion = 2;  // reads 1 too (docs/model-format.md)
 /// The manifest's file name inside a model directory.
 inline constexpr const char* kModelManifest = "model.json";
 
@@ -42,6 +39,12 @@ inline constexpr const char* kModelManifest = "model.json";
 /// intact in every error case.
 void save_model(const std::string& dir, const nn::Sequential& model, const std::string& cost = "",
                 const std::string& metadata_json = "");
+
+/// Throws the io_error (or value_error) save_model(dir, …) would throw for
+/// the path alone: `dir` is a file, a symbolic link or a non-empty directory
+/// without model.json, or a parent on the way is a file. Touches nothing:
+/// call it before training to refuse an output path up front.
+void check_save_target(const std::string& dir);
 
 /// What load_model() rebuilds.
 struct LoadedModel {
@@ -68,43 +71,5 @@ LoadedModel load_model(const std::string& dir);
 /// optimizers holding them see the new values). On any error, io_error naming
 /// the file and the problem, and the model is untouched.
 void load_parameters(nn::Module& model, const std::string& dir);
-
-// ------------------------------------------------------------------ internals
-// Shared with checkpoint.cpp; not a stable API.
-namespace detail {
-
-/// Writes a new directory with `write(tmp_dir)` into a fresh temporary sibling
-/// of `dir`, flushes it, then puts it in place of `dir`: with an atomic
-/// exchange where the file system supports it, else by renaming the old
-/// directory aside, renaming the new one in and removing the old one. An
-/// existing `dir` must be empty or contain `marker` (io_error otherwise). On
-/// any error the temporary directory is removed and `dir` is as it was.
-void save_directory_atomically(const std::string& dir, const std::string& marker,
-                               const std::function<void(const std::string& tmp_dir)>& write);
-/// Test knob: false makes save_directory_atomically use its portable fallback
-/// (rename aside, rename in, remove) even where an atomic exchange exists.
-void set_atomic_exchange(bool enabled);
-
-/// Writes model.json and the .npy files into the existing empty directory `dir`.
-/// Validates first (see save_model), so nothing is written for a bad model.
-void write_model_files(const std::string& dir, const nn::Sequential& model, const std::string& cost,
-                       const std::string& metadata_json);
-
-/// A parameter and the value to give it.
-using ParameterValues = std::vector<std::pair<Tensor, Array>>;
-/// Reads and checks the model directory `dir` against `model` (see
-/// load_parameters) without changing anything.
-ParameterValues read_parameters_for(const nn::Module& model, const std::string& dir);
-/// Copies each value into its parameter in place. Shapes were checked, so
-/// this cannot fail.
-void assign_parameters(ParameterValues& values) noexcept;
-
-/// The whole file as text; io_error if it cannot be read or exceeds max_bytes.
-std::string read_text_file(const std::string& path, std::size_t max_bytes);
-/// Whether `name` can be a file name inside a model directory: one path
-/// component, not "." or "..", no '/', '\\' or control characters.
-bool is_plain_file_name(const std::string& name);
-
-}  // namespace detail
 
 }  // namespace xg::io

@@ -10,7 +10,6 @@
 // dtype '<f8' or '<f4' (converted to Scalar) in C order. Anything else is an
 // xg::io_error naming the file and what is wrong.
 #include <cstddef>
-#include <functional>
 #include <string>
 
 #include "xgrad/scalar.hpp"
@@ -37,26 +36,3 @@ void save_npy(const std::string& path, const Array& a);
 Array load_npy(const std::string& path);
 
 }  // namespace xg::io
-
-// ------------------------------------------------------------------ internals
-// Durable-file helpers shared by the io files (npy, model, checkpoint).
-
-namespace xg::io::detail {
-
-/// Creates `path` (which must not exist), writes `bytes`, fsyncs and closes it;
-/// io_error naming the path and the system's reason otherwise (the partial
-/// file is removed).
-void write_file_durably(const std::string& path, const std::string& bytes);
-/// fsyncs a directory so renames and new entries in it survive a crash.
-void sync_directory(const std::string& dir);
-/// A name no other save in this process or another one uses at the moment:
-/// "<pid>-<counter>-<clock>".
-std::string unique_suffix();
-
-/// Test hook: when set, called with each path just before write_file_durably
-/// writes it; throwing from it simulates a failure midway through a save.
-/// Not thread-safe; pass nullptr to clear.
-using WriteHook = std::function<void(const std::string& path)>;
-void set_write_hook(WriteHook hook);
-
-}  // namespace xg::io::detail

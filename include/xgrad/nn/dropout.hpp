@@ -3,6 +3,7 @@
 // the survivors are scaled by 1/(1−p), so the expected output equals the input
 // and evaluation needs no rescaling. In eval mode it is the identity.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "xgrad/nn/module.hpp"
@@ -22,6 +23,13 @@ class Dropout : public Module {
   std::string type_name() const override { return "Dropout"; }
   /// "Dropout(p=0.5)"
   std::string describe() const override;
+
+  Config config() const override { return Config().set("p", p_); }
+  /// "rng": the mask engine's state (Rng::state()).
+  ExtraState extra_state() const override { return {{"rng", rng_.state()}}; }
+  void load_extra_state(const ExtraState& state) override;
+  /// The registry's factory: "p"; the mask stream starts from seed 0.
+  static std::shared_ptr<Dropout> from_config(const LayerArgs& args);
 
   double p() const { return p_; }
   /// Restarts the mask stream from `seed`.

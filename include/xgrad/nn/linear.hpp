@@ -1,6 +1,7 @@
 #pragma once
 // The fully connected layer: y = x·Wᵀ + b for a batch x (m × n_in).
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "xgrad/nn/init.hpp"
@@ -21,6 +22,11 @@ class Linear : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Linear"; }
   std::string describe() const override;
+
+  Config config() const override { return Config().set("in", n_in_).set("out", n_out_); }
+  /// The registry's factory: "in" and "out"; the values drawn are meant to be
+  /// overwritten (a loaded model's).
+  static std::shared_ptr<Linear> from_config(const LayerArgs& args);
 
   std::size_t in_features() const { return n_in_; }
   std::size_t out_features() const { return n_out_; }

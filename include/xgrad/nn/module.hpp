@@ -10,9 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "xgrad/nn/config.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xg::nn {
+
+class LayerArgs;  // nn/registry.hpp: what a layer factory receives
 
 class Module {
  public:
@@ -31,6 +34,20 @@ class Module {
   virtual std::string type_name() const = 0;
   /// One-line description: "Linear(784, 30)", "Dropout(p=0.5)".
   virtual std::string describe() const { return type_name(); }
+
+  // ---- describing itself, for model files and checkpoints (nn/registry.hpp)
+  /// The hyper-parameters its registered factory rebuilds it from
+  /// (Linear: in, out; Dropout: p). Sub-modules are not part of it: a model
+  /// file lists children() itself.
+  virtual Config config() const { return {}; }
+  /// Named state beyond the parameters that training changes and a resumed
+  /// run needs (Dropout: its mask engine "rng"), as text. Checkpoints save it
+  /// for every module of the tree.
+  using ExtraState = std::vector<std::pair<std::string, std::string>>;
+  virtual ExtraState extra_state() const { return {}; }
+  /// Restores extra_state() output. value_error for an unknown name or an
+  /// invalid text, and then nothing has changed.
+  virtual void load_extra_state(const ExtraState& state);
 
   /// Every parameter, this module's own first (registration order), then each
   /// child's in registration order, recursively. Same order as named_parameters().

@@ -34,6 +34,9 @@ class Sequential : public Module {
   /// turn into outputs, for a cost that fuses with it (Cost::from_logits).
   Tensor forward_logits(const Tensor& x, const std::string& activation);
   std::string type_name() const override { return "Sequential"; }
+  /// The registry's factory: the children listed in the file, in order
+  /// (value_error for none).
+  static std::shared_ptr<Sequential> from_config(const LayerArgs& args);
   /// "Sequential(Linear(784, 30), sigmoid, Linear(30, 10), sigmoid)"
   std::string describe() const override;
 

@@ -7,21 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "xgrad/optim/regularization.hpp"
 #include "xgrad/tensor.hpp"
 
 namespace xg::optim {
-
-/// L2/L1 strengths λ, the training-set size n they are divided by (the book's
-/// λ/n scaling), and the tensors they apply to: a model's weights
-/// (Module::weights()), never its biases. Tensors are matched to the
-/// optimizer's parameters by identity (same node), not by value; listed
-/// tensors that are not parameters of the optimizer are ignored.
-struct Regularization {
-  double l2 = 0.0;
-  double l1 = 0.0;
-  std::size_t n = 1;
-  std::vector<Tensor> weights;
-};
 
 class Optimizer {
  public:
@@ -61,12 +50,18 @@ class Optimizer {
   const Regularization& regularization() const { return reg_; }
   /// Whether parameter i is one of Regularization::weights.
   bool is_weight(std::size_t i) const { return is_weight_[i]; }
+  /// The parameters the L1/L2 terms apply to: the listed weights that are
+  /// parameters of this optimizer, in parameter order.
+  std::vector<Tensor> regularized_tensors() const;
+  /// The regularisation term over regularized_tensors() (0 when inactive):
+  /// what fit adds to the reported cost, and whose gradient step() applies.
+  double regularization_penalty() const { return reg_.value(regularized_tensors()); }
 
  protected:
   /// Whether parameter i has a gradient to apply (shape_error if its shape is wrong).
   bool has_update(std::size_t i) const;
   /// Whether the L1/L2 terms apply to parameter i.
-  bool regularized(std::size_t i) const { return is_weight_[i] && (reg_.l2 > 0 || reg_.l1 > 0); }
+  bool regularized(std::size_t i) const { return is_weight_[i] && reg_.active(); }
   /// ∇C plus the regularisation terms for parameter i: g + (l2/n)·w + (l1/n)·sgn(w)
   /// for a weight (in a buffer kept per position, so no allocation after the
   /// first step); the gradient itself, uncopied, for anything else.

@@ -72,6 +72,8 @@ struct FitState {
 
 struct FitOptions {
   std::size_t epochs = 30;
+  /// Samples per mini-batch: from 1 to the training-set size (value_error
+  /// otherwise); the last batch of an epoch holds the remainder.
   std::size_t batch_size = 10;
   /// Drives the shuffling. Init and dropout take their own engines/seeds;
   /// xgrad-book derives all three from one --seed.
@@ -82,6 +84,10 @@ struct FitOptions {
   bool monitor_training_cost = false;
   bool monitor_training_accuracy = false;
   bool monitor_evaluation_cost = false;
+  /// On by default, and measured only when `evaluation` is set: without an
+  /// evaluation set there is nothing to measure, and EpochRecord's
+  /// evaluation_correct stays empty (the other evaluation monitors, early
+  /// stopping and the schedule refuse to run without one).
   bool monitor_evaluation_accuracy = true;
   /// Stop after this many epochs without a better evaluation accuracy (0: never).
   std::size_t early_stop = 0;
@@ -94,7 +100,8 @@ struct FitOptions {
   std::size_t eval_batch_size = 1000;
   Monitor* monitor = nullptr;
   /// Called after each epoch's record is complete; return false to stop
-  /// (the stop reason is then "interrupted"). Checkpointing hooks in here.
+  /// (the stop reason is then "interrupted"). train::Checkpointer::attach
+  /// hooks its saves in here (keeping a callback already set).
   std::function<bool(const EpochRecord&, const FitState&)> on_epoch_end;
   /// Epochs already done by a run this one resumes (the first epoch run is
   /// first_epoch + 1). To resume exactly, also pass the checkpoint's engine

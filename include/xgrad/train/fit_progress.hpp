@@ -1,6 +1,6 @@
 #pragma once
 // What fit's early stopping and learning-rate schedule have seen so far. A
-// checkpoint stores it (io/checkpoint.hpp) so that a resumed run stops, and
+// checkpoint stores it (train/checkpointer.hpp) so that a resumed run stops, and
 // halves η, exactly where the uninterrupted run would have.
 #include <cstddef>
 #include <optional>

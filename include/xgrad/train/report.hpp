@@ -11,6 +11,10 @@ namespace xg::train {
 /// percent; empty cells for monitors that were off).
 std::string history_csv(const History& h);
 
+/// io_error if write_history could not write into `dir` because of the path
+/// alone (it, or a parent on the way, is a file). Touches nothing.
+void check_history_target(const std::string& dir);
+
 /// Writes `dir`/history.csv, `dir`/cost.svg and `dir`/accuracy.svg (training
 /// vs evaluation per epoch, as the book's figures), creating `dir`. Each file
 /// is written atomically; io_error naming the path on failure.

@@ -1,0 +1,89 @@
+#pragma once
+// Saving and resuming a training run, on top of io's checkpoint directories:
+// the model, the optimizer (state and η), the shuffling engine and the last
+// sample order, fit's progress (early stopping and the schedule), every
+// module's extra state (Dropout's engine), and any further state registered
+// by name (a data transform's engine, a data-parallel trainer's).
+//
+//   xg::train::Checkpointer ck(*model, *optimizer, "runs/ck");   // "" = never save
+//   xg::train::FitOptions opt;  opt.seed = 7;  ...
+//   if (resuming) ck.resume("runs/ck", opt);   // or after attach; either order
+//   ck.attach(opt);                             // saves after every epoch
+//   xg::train::fit(*model, *cost, *optimizer, data, opt);
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "xgrad/nn/sequential.hpp"
+#include "xgrad/optim/optimizer.hpp"
+#include "xgrad/random.hpp"
+#include "xgrad/train/fit.hpp"
+#include "xgrad/train/fit_progress.hpp"
+
+namespace xg::train {
+
+/// More resumable state, saved and restored as text under a name.
+struct StateProvider {
+  /// The state now, as text.
+  std::function<std::string()> save;
+  /// Restores save()'s text; throws xg::error for a text it cannot use (then
+  /// it must not have changed anything).
+  std::function<void(const std::string&)> restore;
+};
+
+/// What resume() found.
+struct Resumed {
+  std::size_t epoch = 0;      // epochs the checkpoint had done
+  std::string settings_json;  // as given to set_settings() by the saving run ("" if none)
+};
+
+class Checkpointer {
+ public:
+  /// `dir`: where attach()'s callback saves after each epoch ("" = nowhere).
+  /// Holds references: model and optimizer must outlive it.
+  Checkpointer(nn::Sequential& model, optim::Optimizer& optimizer, std::string dir = "");
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  /// Free-form JSON text saved with every checkpoint (the run's settings),
+  /// returned by resume(). value_error if it is not valid JSON.
+  void set_settings(const std::string& settings_json);
+  /// Registers more state under `name` (value_error if empty or taken).
+  /// Every checkpoint saves it; resume() restores it and refuses a
+  /// checkpoint that lacks it.
+  void add_state(const std::string& name, StateProvider provider);
+
+  /// Restores the checkpoint in `dir` into the model, the optimizer and the
+  /// registered states, and sets `options` to continue the run exactly:
+  /// first_epoch, rng (this Checkpointer's engine), resume_order and
+  /// resume_progress (pointing into this object, which must outlive fit).
+  /// options.epochs is left alone: it counts the epochs still to run.
+  /// io_error naming the file and the field for any problem with the files;
+  /// the model and optimizer are unchanged when reading fails.
+  Resumed resume(const std::string& dir, FitOptions& options);
+
+  /// Makes fit use this Checkpointer's shuffling engine (seeded from
+  /// options.seed unless resumed) and save a checkpoint after every epoch
+  /// into the directory given to the constructor, before any on_epoch_end
+  /// already set (which still decides whether to go on).
+  void attach(FitOptions& options);
+
+  /// Saves a checkpoint into `dir` now, as after epoch `record.epoch` with
+  /// fit's `state` (what attach's callback does).
+  void save(const std::string& dir, const EpochRecord& record, const FitState& state) const;
+
+ private:
+  nn::Sequential& model_;
+  optim::Optimizer& optimizer_;
+  std::string dir_;
+  std::string settings_;
+  std::map<std::string, StateProvider> providers_;
+  Rng rng_;
+  bool resumed_ = false;
+  std::vector<std::size_t> order_;
+  FitProgress progress_;
+};
+
+}  // namespace xg::train
