@@ -8,6 +8,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 
+#include "require_data.hpp"
 #include "temp_dir.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/nn.hpp"
@@ -316,9 +317,7 @@ TEST_CASE("byte-stored inputs train exactly like the same inputs in Scalars", "[
 }
 
 TEST_CASE("real MNIST: two epochs of the book's network reach 93%", "[fit][mnist]") {
-  const std::string dir = XGRAD_SOURCE_DIR "/data/mnist";
-  if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte"))
-    FAIL("real MNIST is missing from " << dir << ": run scripts/fetch-mnist");
+  const std::string dir = xg_test::require_mnist();  // skipped, never passed, without it
   auto mnist = data::load_mnist(dir);
   Rng rng(0);
   auto model = nn::mlp({784, 30, 10}, "sigmoid", rng, nn::Init::default_);
