@@ -8,6 +8,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 
+#include "precision.hpp"
 #include "require_data.hpp"
 #include "temp_dir.hpp"
 #include "xgrad/data/mnist.hpp"
@@ -456,7 +457,7 @@ TEST_CASE("the reported cost and the applied update share one Regularization", "
   total.backward();
   std::vector<Array> expected;
   for (const auto& p : params) expected.push_back(p.value() - eta * p.grad());
-  CHECK(total.item() == Approx(data_cost + sgd.regularization_penalty()).epsilon(1e-12));
+  CHECK(total.item() == Approx(data_cost + sgd.regularization_penalty()).epsilon(xg_test::tol(1e-12)));
   const auto e = train::evaluate(*model, *cost, set, &sgd.regularization());
   CHECK(e.cost > data_cost + sgd.regularization_penalty());  // evaluate alone counts the stranger
 
@@ -468,11 +469,11 @@ TEST_CASE("the reported cost and the applied update share one Regularization", "
   model->zero_grad();
   const auto h = train::fit(*model, *cost, sgd, set, o);
   for (std::size_t k = 0; k < params.size(); ++k)
-    CHECK(xt::allclose(params[k].value(), expected[k], 1e-12, 1e-12));
+    CHECK(xt::allclose(params[k].value(), expected[k], xg_test::tol(1e-12), xg_test::tol(1e-12)));
   // After the step, fit's reported cost is the data cost plus the same term.
   const auto after = train::evaluate(*model, *cost, set);
   REQUIRE(h.epochs[0].training_cost);
   CHECK(*h.epochs[0].training_cost ==
-        Approx(after.cost + sgd.regularization_penalty()).epsilon(1e-12));
+        Approx(after.cost + sgd.regularization_penalty()).epsilon(xg_test::tol(1e-12)));
   CHECK(stranger.value() == Array(xt::ones<Scalar>({2, 2})));
 }

@@ -318,7 +318,8 @@ TEST_CASE("optim::Newton reaches Rosenbrock's minimum in a handful of steps", "[
   const auto st = newton.state();
   optim::Newton other({w}, [&] { return rosenbrock(w); });
   other.load_state(st);
-  CHECK(other.damping() == newton.damping());
+  // Saved as a Scalar: exact in double, rounded to float in the float build.
+  CHECK(other.damping() == static_cast<double>(static_cast<Scalar>(newton.damping())));
   CHECK_THROWS_AS(other.load_state({Array{1.0, 2.0}}), shape_error);
 }
 
@@ -357,7 +358,8 @@ TEST_CASE("optim::HessianFree: CG on HVPs gives the Newton step without forming 
   o.damping = 1e-10;
   optim::HessianFree hf({w}, quad, o);
   hf.step();
-  CHECK(hf.last_cg_iterations() <= 3);  // CG is exact in n steps
+  // CG is exact in n = 3 steps in exact arithmetic; float's rounding needs a few more.
+  CHECK(hf.last_cg_iterations() <= (xg_test::single_precision ? 8 : 3));
   // Check A·w = b.
   for (std::size_t i = 0; i < 3; ++i) {
     double s = 0;
@@ -381,5 +383,5 @@ TEST_CASE("optim::HessianFree: CG on HVPs gives the Newton step without forming 
   CHECK(last < first);
   optim::HessianFree other({W, bias}, cost);
   other.load_state(net_hf.state());
-  CHECK(other.damping() == net_hf.damping());
+  CHECK(other.damping() == static_cast<double>(static_cast<Scalar>(net_hf.damping())));
 }
