@@ -73,28 +73,46 @@ Array jacobian(const TensorFn& f, const Tensor& x0) {
 
 Array hessian(const TensorFn& f, const Tensor& x0) {
   Tensor x = fresh_leaf(x0);
-  Tensor c = f(x);
+  return cost_derivatives([&] { return f(x); }, {x}).hessian;
+}
+
+CostDerivatives cost_derivatives(const std::function<Tensor()>& cost,
+                                 const std::vector<Tensor>& params) {
+  std::size_t n = 0;
+  for (const Tensor& p : params) n += p.size();
+  Tensor c = cost();
   if (c.size() != 1)
-    throw shape_error("hessian: f must return a one-element value, got shape " +
+    throw shape_error("hessian: the cost must be a one-element tensor, got shape " +
                       shape_str(c.value().shape()));
-  const std::size_t n = x.size();
-  Array h = xt::zeros<Scalar>({n, n});
-  if (!c.requires_grad()) return h;
+  CostDerivatives d{c.item(), xt::zeros<Scalar>({n}), xt::zeros<Scalar>({n, n})};
+  if (!c.requires_grad()) return d;
   GradOptions o;
   o.create_graph = true;
   o.allow_unused = true;
-  Tensor g = grad(c, x, o);
-  if (!g.defined() || !g.requires_grad()) return h;
-  for (std::size_t k = 0; k < n; ++k) {
-    Array e = xt::zeros<Scalar>(g.value().shape());
-    e.data()[k] = Scalar(1);
-    GradOptions ok;
-    ok.seeds = {Tensor(e)};
-    ok.keep_graph = true;
-    ok.allow_unused = true;
-    set_row(h, k, grad(g, x, ok));
+  const std::vector<Tensor> g = grad({c}, params, o);
+  std::size_t row = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    if (!g[i].defined()) {
+      row += params[i].size();
+      continue;
+    }
+    for (std::size_t p = 0; p < g[i].size(); ++p, ++row) {
+      d.gradient(row) = g[i].value().data()[p];
+      if (!g[i].requires_grad()) continue;  // ∇C does not depend on w: a zero row
+      Array e = xt::zeros<Scalar>(g[i].value().shape());
+      e.data()[p] = Scalar(1);
+      GradOptions oe;
+      oe.seeds = {Tensor(e)};
+      oe.keep_graph = true;
+      oe.allow_unused = true;
+      const std::vector<Tensor> r = grad({g[i]}, params, oe);
+      std::size_t col = 0;
+      for (std::size_t j = 0; j < r.size(); ++j)
+        for (std::size_t q = 0; q < params[j].size(); ++q, ++col)
+          d.hessian(row, col) = r[j].defined() ? r[j].value().data()[q] : Scalar(0);
+    }
   }
-  return h;
+  return d;
 }
 
 }  // namespace xg

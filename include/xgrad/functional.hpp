@@ -25,4 +25,16 @@ Array jacobian(const TensorFn& f, const Tensor& x);
 /// backward per element of x).
 Array hessian(const TensorFn& f, const Tensor& x);
 
+/// The value, gradient and Hessian of a one-element cost with respect to
+/// several parameters, their elements concatenated in order (n = total size):
+/// `gradient` has n entries, `hessian` is n × n, row k = ∂(∇C)_k/∂w.
+/// Parameters the cost does not reach give zero rows and columns.
+struct CostDerivatives {
+  double value = 0;
+  Array gradient;
+  Array hessian;
+};
+CostDerivatives cost_derivatives(const std::function<Tensor()>& cost,
+                                 const std::vector<Tensor>& params);
+
 }  // namespace xg

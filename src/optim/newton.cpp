@@ -5,6 +5,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 
+#include "xgrad/functional.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg::optim {
@@ -30,40 +31,10 @@ void Newton::step() {
   for (const Tensor& p : ps) n += p.size();
 
   // ∇C and H by second-order autograd: row k of H is ∂(∇C)_k/∂w.
-  Tensor c = cost_();
-  if (c.size() != 1)
-    throw shape_error("newton: the cost closure must return one element, got shape " +
-                      shape_str(c.value().shape()));
-  c0_ = c.item();
-  GradOptions o;
-  o.create_graph = true;
-  o.allow_unused = true;
-  std::vector<Tensor> g = grad({c}, ps, o);
-  Array gv = xt::zeros<Scalar>({n});
-  Array H = xt::zeros<Scalar>({n, n});
-  std::size_t row = 0;
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    if (!g[i].defined()) {
-      row += ps[i].size();
-      continue;
-    }
-    for (std::size_t p = 0; p < g[i].size(); ++p, ++row) {
-      gv(row) = g[i].value().data()[p];
-      if (!g[i].requires_grad()) continue;
-      Array e = xt::zeros<Scalar>(g[i].value().shape());
-      e.data()[p] = Scalar(1);
-      GradOptions oe;
-      oe.seeds = {Tensor(e)};
-      oe.keep_graph = true;
-      oe.allow_unused = true;
-      std::vector<Tensor> r = grad({g[i]}, ps, oe);
-      std::size_t col = 0;
-      for (std::size_t j = 0; j < r.size(); ++j) {
-        for (std::size_t q = 0; q < ps[j].size(); ++q, ++col)
-          H(row, col) = r[j].defined() ? r[j].value().data()[q] : Scalar(0);
-      }
-    }
-  }
+  CostDerivatives d = cost_derivatives(cost_, ps);
+  c0_ = d.value;
+  const Array& gv = d.gradient;
+  Array& H = d.hessian;
   H = (H + xt::transpose(H)) * Scalar(0.5);  // symmetric up to rounding
   const Array eig = xt::linalg::eigvalsh(H);
   min_eig_ = eig(0);
