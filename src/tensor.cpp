@@ -288,7 +288,7 @@ void run_graph_backward(GraphPass& pass, const std::vector<Tensor>& roots,
   if (!record) no_grad = std::make_unique<NoGradGuard>();
   for (std::size_t r = 0; r < roots.size(); ++r) {
     Tensor& g = pass.grads[roots[r].node()];
-    Tensor s(Array(seeds[r]));
+    const Tensor s = Tensor(Array(seeds[r]));
     g = g.defined() ? g + s : s;
   }
   const bool anomaly = anomaly_enabled();
