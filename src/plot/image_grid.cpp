@@ -1,14 +1,12 @@
 // Grey-scale image grids as SVG (see include/xgrad/plot/image_grid.hpp).
 #include "xgrad/plot/image_grid.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <locale>
 #include <sstream>
 
+#include "util/file.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::plot {
@@ -138,28 +136,8 @@ std::string render_image_grid(const ImageGrid& g) {
 }
 
 void write_image_grid(const std::string& path, const ImageGrid& grid) {
-  namespace fs = std::filesystem;
-  const std::string text = render_image_grid(grid);
-  const std::string where = "plot::write_image_grid: cannot write '" + path + "': ";
   if (path.empty()) throw io_error("plot::write_image_grid: expected a file path, got ''");
-  // Written beside the target and renamed over it (atomic on one file system).
-  const auto tick = std::chrono::steady_clock::now().time_since_epoch().count();
-  const fs::path temp = fs::path(path).concat(".part-" + std::to_string(tick));
-  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-  if (!out) throw io_error(where + "cannot create '" + temp.string() + "'");
-  out << text;
-  out.close();
-  std::error_code ec;
-  if (!out) {
-    fs::remove(temp, ec);
-    throw io_error(where + "writing '" + temp.string() + "' failed (disk full?)");
-  }
-  fs::rename(temp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw io_error(where + "rename from '" + temp.string() + "' failed: " + ec.message());
-  }
+  file::write_atomically(path, render_image_grid(grid));
 }
 
 }  // namespace xg::plot
