@@ -8,6 +8,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "named_registry.hpp"
 #include "ops/backward.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/nn/softmax.hpp"
@@ -108,47 +109,31 @@ std::pair<std::string, ActivationFactory> builtin() {
   return {A::name, [] { return std::make_shared<Activation<A>>(); }};
 }
 
-// The built-ins are added by the registry's constructor, which runs the first
-// time anybody calls registry(), not by static objects: a static library's
-// object file that only holds registration objects is dropped by the linker,
-// and static initialisation order across files is unspecified. A user's
-// XG_REGISTER_ACTIVATION (a static object in their executable) calls in here
-// too, and whichever comes first builds the registry.
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, ActivationFactory> factories;  // sorted: messages list names in order
-
-  Registry()
-      : factories{builtin<activations::Sigmoid>(),
-                  builtin<activations::Tanh>(),
-                  builtin<activations::ReLU>(),
-                  builtin<activations::Softplus>(),
-                  builtin<activations::Identity>(),
-                  {"softmax", [] { return std::make_shared<Softmax>(); }},
-                  {"log_softmax", [] { return std::make_shared<LogSoftmax>(); }}} {}
-};
+// The built-ins are added the first time anybody calls registry(), not by
+// static objects: a static library's object file that only holds
+// registration objects is dropped by the linker, and static initialisation
+// order across files is unspecified. A user's XG_REGISTER_ACTIVATION (a
+// static object in their executable) calls in here too, and whichever comes
+// first builds the registry.
+using Registry = detail::NamedRegistry<ActivationFactory>;
 
 Registry& registry() {
-  static Registry r;
+  static Registry r("name", "activation",
+                    {builtin<activations::Sigmoid>(),
+                     builtin<activations::Tanh>(),
+                     builtin<activations::ReLU>(),
+                     builtin<activations::Softplus>(),
+                     builtin<activations::Identity>(),
+                     {"softmax", [] { return std::make_shared<Softmax>(); }},
+                     {"log_softmax", [] { return std::make_shared<LogSoftmax>(); }}});
   return r;
-}
-
-std::string joined_names(const Registry& r) {
-  std::string s;
-  for (const auto& entry : r.factories) s += (s.empty() ? "" : ", ") + entry.first;
-  return s;
 }
 
 }  // namespace
 
 void register_activation(const std::string& name, ActivationFactory factory) {
   if (name.empty()) throw value_error("register_activation: the name must not be empty");
-  if (!factory) throw value_error("register_activation: the factory for '" + name + "' is empty");
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.factories.count(name))
-    throw value_error("register_activation: the name '" + name + "' is already registered");
-  r.factories.emplace(name, std::move(factory));
+  registry().add("register_activation", name, std::move(factory));
 }
 
 void register_activation_fn(const std::string& name, Lambda::Fn fn) {
@@ -157,31 +142,11 @@ void register_activation_fn(const std::string& name, Lambda::Fn fn) {
 }
 
 std::shared_ptr<Module> make_activation(const std::string& name) {
-  Registry& r = registry();
-  ActivationFactory factory;
-  {
-    std::lock_guard<std::mutex> lock(r.mutex);
-    auto it = r.factories.find(name);
-    if (it == r.factories.end())
-      throw value_error("make_activation: unknown activation '" + name +
-                        "' (known: " + joined_names(r) + ")");
-    factory = it->second;
-  }
-  return factory();
+  return registry().find("make_activation", name)();
 }
 
-std::vector<std::string> activation_names() {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& entry : r.factories) names.push_back(entry.first);
-  return names;
-}
+std::vector<std::string> activation_names() { return registry().names(); }
 
-bool has_activation(const std::string& name) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  return r.factories.count(name) != 0;
-}
+bool has_activation(const std::string& name) { return registry().has(name); }
 
 }  // namespace xg::nn

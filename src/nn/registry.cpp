@@ -1,9 +1,6 @@
 #include "xgrad/nn/registry.hpp"
 
-#include <map>
-#include <mutex>
-
-#include "util/text.hpp"
+#include "named_registry.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/nn/dropout.hpp"
 #include "xgrad/nn/linear.hpp"
@@ -13,29 +10,21 @@ namespace xg::nn {
 
 namespace {
 
+template <class M>
+std::pair<std::string, LayerFactory> builtin(const std::string& type) {
+  return {type,
+          [](const LayerArgs& args) -> std::shared_ptr<Module> { return M::from_config(args); }};
+}
+
+using Registry = detail::NamedRegistry<LayerFactory>;
+
 // Built on first use, for the reasons given in activation.cpp: a static
 // library drops object files holding nothing but registration objects.
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, LayerFactory> factories;  // sorted: messages list names in order
-
-  template <class M>
-  void add(const std::string& type) {
-    factories.emplace(type, [](const LayerArgs& args) -> std::shared_ptr<Module> {
-      return M::from_config(args);
-    });
-  }
-
-  // The built-in layers: one line each.
-  Registry() {
-    add<Sequential>("Sequential");
-    add<Linear>("Linear");
-    add<Dropout>("Dropout");
-  }
-};
-
+// The built-in layers: one line each.
 Registry& registry() {
-  static Registry r;
+  static Registry r(
+      "type", "layer type",
+      {builtin<Sequential>("Sequential"), builtin<Linear>("Linear"), builtin<Dropout>("Dropout")});
   return r;
 }
 
@@ -47,39 +36,15 @@ void register_layer(const std::string& type, LayerFactory factory) {
     throw value_error(
         "register_layer: 'activation' is reserved (register activations with "
         "register_activation)");
-  if (!factory) throw value_error("register_layer: the factory for '" + type + "' is empty");
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.factories.count(type))
-    throw value_error("register_layer: the type '" + type + "' is already registered");
-  r.factories.emplace(type, std::move(factory));
+  registry().add("register_layer", type, std::move(factory));
 }
 
-bool has_layer(const std::string& type) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  return r.factories.count(type) > 0;
-}
+bool has_layer(const std::string& type) { return registry().has(type); }
 
-std::vector<std::string> layer_names() {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& entry : r.factories) names.push_back(entry.first);
-  return names;
-}
+std::vector<std::string> layer_names() { return registry().names(); }
 
 std::shared_ptr<Module> make_layer(const std::string& type, const LayerArgs& args) {
-  LayerFactory factory;
-  {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    auto it = r.factories.find(type);
-    if (it != r.factories.end()) factory = it->second;
-  }
-  if (!factory)
-    throw value_error("make_layer: unknown layer type '" + type +
-                      "' (known: " + text::joined(layer_names()) + ")");
+  const LayerFactory factory = registry().find("make_layer", type);
   std::shared_ptr<Module> m = factory(args);
   if (!m) throw value_error("make_layer: the factory for '" + type + "' returned null");
   if (m->type_name() != type)
