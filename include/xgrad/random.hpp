@@ -11,6 +11,21 @@
 
 namespace xg {
 
+/// splitmix64's output function (Steele, Lea & Flood 2014): a fixed, portable
+/// bijection of 64 bits. Applied to seed + k·0x9E3779B97F4A7C15 it gives the
+/// k-th value of a splitmix64 stream, which is how xgrad derives independent
+/// seeds from counters (an image's position, a rank) without any shared state.
+inline std::uint64_t splitmix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/// The seed of stream `k` derived from `seed`: splitmix64 at counter k + 1.
+inline std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t k) {
+  return splitmix64(seed + (k + 1) * 0x9E3779B97F4A7C15ULL);
+}
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) : engine_(seed) {}

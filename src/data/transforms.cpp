@@ -23,14 +23,28 @@ Transform::Transform(ImageSize size, const std::string& who) : size_(size) {
                       " (a transform needs image data)");
 }
 
-void Transform::apply(Array& batch, Rng& rng) {
+void Transform::check_batch(const Array& batch) const {
   if (batch.dimension() != 2 || batch.shape(1) != size_.pixels())
     throw shape_error(name() + " transform: expected a batch of " + std::to_string(size_.height) +
                       "×" + std::to_string(size_.width) + " images, one per row (m × " +
                       std::to_string(size_.pixels()) + "), got shape " + shape_str(batch.shape()));
+}
+
+void Transform::apply(Array& batch, Rng& rng) {
+  check_batch(batch);
   const std::size_t n = size_.pixels();
   Scalar* data = batch.data();
   for (std::size_t i = 0; i < batch.shape(0); ++i) apply_image(data + i * n, data + i * n, rng);
+}
+
+void Transform::apply_indexed(Array& batch, std::uint64_t seed, std::size_t first_index) {
+  check_batch(batch);
+  const std::size_t n = size_.pixels();
+  Scalar* data = batch.data();
+  for (std::size_t i = 0; i < batch.shape(0); ++i) {
+    Rng rng(derive_seed(seed, first_index + i));
+    apply_image(data + i * n, data + i * n, rng);
+  }
 }
 
 // ------------------------------------------------------------------ pixel shifts

@@ -20,14 +20,6 @@ namespace xg::data {
 
 namespace {
 
-/// splitmix64 (Steele, Lea & Flood 2014): a fixed, portable 64-bit stream.
-/// Its output for the counter value `z` (the state after z / golden steps).
-inline std::uint64_t splitmix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 /// 24 random bits to a float uniform in [−1, 1), exactly representable.
 inline float unit_symmetric(std::uint64_t bits24) {
   return static_cast<float>(bits24) * 0x1.0p-23f - 1.0f;
@@ -82,7 +74,7 @@ void Elastic::draw_field(Rng& rng) {
   float* __restrict ux = raw_x_.data() + r * w;
   float* __restrict uy = raw_y_.data() + r * w;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t z = splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15ULL);
+    const std::uint64_t z = derive_seed(seed, i);
     ux[i] = unit_symmetric(z >> 40);
     uy[i] = unit_symmetric((z >> 8) & 0xFFFFFF);
   }

@@ -37,6 +37,16 @@ FitProgress read_progress(const std::string& text, const std::string& file) {
   return p;
 }
 
+// The state name under which a run's data transform is saved: its parameters
+// and seed, all a resumed run needs to distort exactly as before
+// (Transform::apply_indexed draws nothing from a shared engine).
+constexpr const char* kAugmentState = "augment";
+
+std::string augment_json(const data::Transform* t, std::uint64_t seed) {
+  if (!t) return "";
+  return json{{"transform", json::parse(t->to_json())}, {"seed", seed}}.dump();
+}
+
 }  // namespace
 
 Checkpointer::Checkpointer(nn::Sequential& model, optim::Optimizer& optimizer, std::string dir)
@@ -52,6 +62,9 @@ void Checkpointer::add_state(const std::string& name, StateProvider provider) {
   if (name.empty()) throw value_error("Checkpointer::add_state: the name must not be empty");
   if (!provider.save || !provider.restore)
     throw value_error("Checkpointer::add_state: '" + name + "' needs both save and restore");
+  if (name == kAugmentState)
+    throw value_error("Checkpointer::add_state: '" + name +
+                      "' is reserved for FitOptions::transform, which checkpoints save themselves");
   if (!providers_.emplace(name, std::move(provider)).second)
     throw value_error("Checkpointer::add_state: '" + name + "' is already registered");
 }
@@ -64,8 +77,20 @@ Resumed Checkpointer::resume(const std::string& dir, FitOptions& options) {
   for (const auto& [name, p] : providers_)
     if (!ck.states.count(name))
       throw io_error(file + ": \"states\": no saved state '" + name + "' (registered by this run)");
+  // A resumed run must distort as the saved one did, or it is another run.
+  const std::string augment = augment_json(options.transform, options.augment_seed);
+  const auto saved_augment = ck.states.find(kAugmentState);
+  const std::string saved =
+      saved_augment == ck.states.end() ? std::string() : saved_augment->second;
+  if (saved != augment)
+    throw value_error(
+        file + ": the checkpoint was trained " +
+        (saved.empty() ? "without a data transform" : "with the data transform " + saved) +
+        ", and this run asks for " + (augment.empty() ? "none" : augment) +
+        " (FitOptions::transform and augment_seed must be set as in the saved run, "
+        "before resume())");
   for (const auto& [name, text] : ck.states)
-    if (!providers_.count(name))
+    if (name != kAugmentState && !providers_.count(name))
       throw io_error(file + ": \"states\": state '" + name + "' is not registered by this run");
   Rng rng;
   if (!ck.rng_state.empty()) rng.restore(ck.rng_state);  // io checked it
@@ -112,6 +137,7 @@ void Checkpointer::save(const std::string& dir, const EpochRecord& record,
   ck.learning_rate = optimizer_.learning_rate();
   ck.settings_json = settings_;
   for (const auto& [name, p] : providers_) ck.states[name] = p.save();
+  if (state.transform) ck.states[kAugmentState] = augment_json(state.transform, state.augment_seed);
   io::save_checkpoint(dir, model_, optimizer_, ck);
 }
 

@@ -47,6 +47,13 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
           std::to_string(o.evaluation->classes()) + " targets per sample, the training set " +
           std::to_string(training.features()) + " and " + std::to_string(training.classes()));
   }
+  if (o.transform && o.transform->image_size().pixels() != training.features())
+    throw shape_error("fit: the " + o.transform->name() + " transform works on " +
+                      std::to_string(o.transform->image_size().height) + "×" +
+                      std::to_string(o.transform->image_size().width) + " images (" +
+                      std::to_string(o.transform->image_size().pixels()) +
+                      " values), and the training set's samples have " +
+                      std::to_string(training.features()) + " features");
   if (o.monitor_training_accuracy && training.labels.empty())
     throw value_error("fit: training accuracy needs class labels, and the training set has none");
   if ((o.early_stop > 0 || o.schedule) && o.evaluation && o.evaluation->labels.empty())
@@ -170,7 +177,10 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       // The batch is copied once, straight into these leaves' buffers. Reusing
       // them is safe: backward() released the previous step's graph.
       Tensor x{Array()}, y{Array()};
+      const std::uint64_t epoch_seed = derive_seed(o.augment_seed, epoch);
       while (batches.next_into(x.mutable_value(), y.mutable_value())) {
+        if (o.transform)  // rows in the epoch's order start at done · batch size
+          o.transform->apply_indexed(x.mutable_value(), epoch_seed, done * o.batch_size);
         optimizer.zero_grad();
         Tensor loss = cost_on_model(cost, model, x, y);
         const double value = loss.item();
@@ -222,7 +232,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
     if (o.monitor) o.monitor->on_epoch_end(r);
-    if (o.on_epoch_end && !o.on_epoch_end(r, FitState{rng, batches.order(), progress})) {
+    if (o.on_epoch_end &&
+        !o.on_epoch_end(r, FitState{rng, batches.order(), progress, o.transform, o.augment_seed})) {
       h.stop_reason = "interrupted";
       break;
     }

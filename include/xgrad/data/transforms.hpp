@@ -14,10 +14,12 @@
 // (Rng::state()) and the transform's parameters (to_json();
 // transform_from_json() rebuilds it).
 //
-// The intended training hook is one call per mini-batch, before the forward pass:
-//     transform.apply(batch_inputs, augment_rng);
-// with an engine of its own, so that turning augmentation on does not change
-// the shuffling order.
+// Training applies a transform inside train::fit (FitOptions::transform), per
+// mini-batch, after the batch is copied and before the forward pass, through
+// apply_indexed(): every image's draws come from an engine seeded by
+// (FitOptions::augment_seed, epoch, its position in the epoch's order), apart
+// from the shuffling engine, so turning augmentation on does not change the
+// sample order and a resumed or data-parallel run distorts the same way.
 //
 // Geometry: x is the column, y the row (downwards), pixel centres at integer
 // coordinates, transforms about the image centre ((W−1)/2, (H−1)/2). Pixels
@@ -53,12 +55,22 @@ struct Range {
 /// Base of every transform.
 class Transform {
  public:
+  /// Throws xg::shape_error unless `batch` is an m × H·W matrix (m ≥ 0).
+  void check_batch(const Array& batch) const;
+
   virtual ~Transform() = default;
 
   /// Distorts every row of `batch` (m × H·W) in place, a fresh draw per
   /// image, rows in order: apply_image(row, row, rng) for each row.
   /// Throws xg::shape_error unless batch is a matrix whose rows hold H·W values.
   void apply(Array& batch, Rng& rng);
+  /// Distorts row i of `batch` with a fresh engine seeded by
+  /// derive_seed(seed, first_index + i) (random.hpp). Each image's distortion
+  /// then depends only on (seed, its index) — not on the batch it arrives in,
+  /// nor on what was drawn before — so any split of the rows into batches,
+  /// threads or MPI ranks, and a resumed run, give the same images. This is
+  /// what train::fit uses (FitOptions::transform). Same shape checks as apply().
+  void apply_indexed(Array& batch, std::uint64_t seed, std::size_t first_index);
   /// Distorts one image: writes the distorted `in` to `out` (H·W values each;
   /// `out` may be `in` itself).
   virtual void apply_image(const Scalar* in, Scalar* out, Rng& rng) = 0;

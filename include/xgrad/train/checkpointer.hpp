@@ -3,7 +3,8 @@
 // the model, the optimizer (state and η), the shuffling engine and the last
 // sample order, fit's progress (early stopping and the schedule), every
 // module's extra state (Dropout's engine), and any further state registered
-// by name (a data transform's engine, a data-parallel trainer's).
+// by name; a data transform (FitOptions::transform) and its seed are saved
+// too, and resume() refuses a run that would distort differently.
 //
 //   xg::train::Checkpointer ck(*model, *optimizer, "runs/ck");   // "" = never save
 //   xg::train::FitOptions opt;  opt.seed = 7;  ...

@@ -19,6 +19,7 @@
 
 #include "xgrad/cost.hpp"
 #include "xgrad/data/dataset.hpp"
+#include "xgrad/data/transforms.hpp"
 #include "xgrad/nn/module.hpp"
 #include "xgrad/optim/optimizer.hpp"
 #include "xgrad/random.hpp"
@@ -68,6 +69,9 @@ struct FitState {
   const std::vector<std::size_t>& order;
   /// Early stopping's and the schedule's counts after this epoch.
   const FitProgress& progress;
+  /// FitOptions::transform and augment_seed (what a resumed run must repeat).
+  const data::Transform* transform = nullptr;
+  std::uint64_t augment_seed = 0;
 };
 
 struct FitOptions {
@@ -78,6 +82,19 @@ struct FitOptions {
   /// Drives the shuffling. Init and dropout take their own engines/seeds;
   /// xgrad-book derives all three from one --seed.
   std::uint64_t seed = 0;
+  /// Distorts every training mini-batch on the fly (data/transforms.hpp):
+  /// after the batch is copied, before the forward pass, so there is never an
+  /// expanded copy of the set in memory. Not owned; its image size must match
+  /// the training set's features (xg::shape_error otherwise). Monitors and the
+  /// evaluation set see undistorted data.
+  data::Transform* transform = nullptr;
+  /// Seeds the distortions, apart from `seed`: with the same order, the image
+  /// at position p of epoch e gets the draws of an engine seeded by
+  /// derive_seed(derive_seed(augment_seed, e), p) — a fresh distortion every
+  /// epoch, the same whatever the batch size, the split across MPI ranks or a
+  /// resume in between. xgrad-book derives
+  /// it from --seed.
+  std::uint64_t augment_seed = 0;
   /// Evaluation set for the evaluation monitors, early stopping and the
   /// schedule (the book's validation or test data). Not owned.
   const data::Dataset* evaluation = nullptr;
