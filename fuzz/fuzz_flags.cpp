@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../examples/book/augmentations.cpp"
 #include "../examples/book/flags.cpp"
 #include "xgrad/error.hpp"
 

@@ -7,10 +7,10 @@
 using xg::book::experiment;
 using xg::book::experiments;
 
-TEST_CASE("the ten book experiments are numbered 1..10 and self-consistent", "[book]") {
+TEST_CASE("the book experiments are numbered 1..13 and self-consistent", "[book]") {
   const auto& all = experiments();
-  REQUIRE(all.size() == 10);
-  for (std::size_t i = 0; i < all.size(); ++i) {
+  REQUIRE(all.size() == 13);
+  for (std::size_t i = 0; i < 10; ++i) {
     const auto& e = all[i];
     INFO("experiment " << e.id);
     CHECK(e.id == static_cast<int>(i) + 1);
@@ -31,6 +31,29 @@ TEST_CASE("the ten book experiments are numbered 1..10 and self-consistent", "[b
     CHECK(e.book_accuracy < 100);
     CHECK_FALSE(e.book_result.empty());
     CHECK_FALSE(e.note.empty());
+    // The book's ten use plain mini-batch SGD at a constant η on stored data.
+    CHECK(e.momentum == 0.0);
+    CHECK(e.eta_decay == 1.0);
+    CHECK(e.augment.empty());
+    CHECK(e.threads == 1);
+    CHECK(e.tolerance == 0.5);
+  }
+  // The paper's three: one network, three kinds of data, its published figures.
+  const char* augments[] = {"", "affine", "elastic"};
+  const double paper[] = {98.4, 98.9, 99.3};
+  for (int k = 0; k < 3; ++k) {
+    const auto& e = experiment(11 + k);
+    INFO("experiment " << e.id);
+    CHECK(&e == &all[10 + k]);
+    CHECK(e.sizes == std::vector<std::size_t>{784, 800, 10});
+    CHECK(e.cost == "cross-entropy");
+    CHECK(e.augment == augments[k]);
+    CHECK(e.book_accuracy == paper[k]);
+    CHECK(e.eval_set == "test");
+    CHECK(e.train_size == 50000);
+    CHECK(e.tolerance == 0.2);
+    CHECK((e.eta_decay > 0 && e.eta_decay <= 1));
+    CHECK_THAT(e.book_result, Catch::Contains("Simard"));
   }
   // Only the overfitting pair trains on the first 1,000 images.
   CHECK(experiment(5).train_size == 1000);
@@ -70,10 +93,10 @@ TEST_CASE("book experiments #1 and #9 match the published table", "[book]") {
 }
 
 TEST_CASE("an unknown book experiment id is a value_error naming the range", "[book]") {
-  for (int bad : {0, 11, -3}) {
+  for (int bad : {0, 14, -3}) {
     INFO("id " << bad);
     CHECK_THROWS_AS(experiment(bad), xg::value_error);
     CHECK_THROWS_WITH(experiment(bad),
-                      Catch::Contains("1..10") && Catch::Contains(std::to_string(bad)));
+                      Catch::Contains("1..13") && Catch::Contains(std::to_string(bad)));
   }
 }

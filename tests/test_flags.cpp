@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../examples/book/augmentations.cpp"
 #include "../examples/book/flags.cpp"
 #include "xgrad/limits.hpp"
 #include "xgrad/random.hpp"

@@ -439,7 +439,8 @@ TEST_CASE("image grids draw digits as SVG paths", "[transforms][plot]") {
              Catch::Contains("has 3 values, expected 6"));
 }
 
-#ifdef XGRAD_BOOK_PROGRAM  // builds without the examples (test-float, test-sanitize) have no xgrad-book
+#ifdef XGRAD_BOOK_PROGRAM  // builds without the examples (test-float, test-sanitize) have no
+                           // xgrad-book
 TEST_CASE("xgrad-book augment and more-data run end to end", "[transforms][cli]") {
   namespace fs = std::filesystem;
   const fs::path book = XGRAD_BOOK_PROGRAM;
@@ -473,15 +474,25 @@ TEST_CASE("xgrad-book augment and more-data run end to end", "[transforms][cli]"
             last) == 0);
   CHECK_THAT(last, Catch::Matches("accuracy: validation [0-9]+/10000 [0-9.]+%"));
   std::ifstream csv(out + "/more-data.csv");
-  std::string header, first, second;
+  std::string header, first, second, third, fourth;
   std::getline(csv, header);
   std::getline(csv, first);
   std::getline(csv, second);
-  CHECK_THAT(header, Catch::StartsWith("training_images,epochs,lambda,"));
-  CHECK_THAT(first, Catch::StartsWith("100,15,0.01,"));  // 1,500,000 / 100 × 0.001 epochs
-  CHECK_THAT(second, Catch::StartsWith("200,8,0.02,"));  // sorted; 7.5 rounds to 8
+  std::getline(csv, third);
+  std::getline(csv, fourth);
+  CHECK_THAT(header, Catch::StartsWith("data,training_images,epochs,lambda,"));
+  CHECK_THAT(first, Catch::StartsWith("plain,100,15,0.01,"));  // 1,500,000 / 100 × 0.001 epochs
+  CHECK_THAT(second, Catch::StartsWith("plain,200,8,0.02,"));  // sorted; 7.5 rounds to 8
+  // The same sweep again with rotations drawn on the fly.
+  CHECK_THAT(third, Catch::StartsWith("rotate,100,15,0.01,"));
+  CHECK_THAT(fourth, Catch::StartsWith("rotate,200,8,0.02,"));
   CHECK(fs::file_size(out + "/more-data-linear.svg") > 500);
   CHECK(fs::file_size(out + "/more-data-log.svg") > 500);
+  std::ifstream svg(out + "/more-data-log.svg");
+  const std::string figure((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  CHECK_THAT(figure, Catch::Contains("plain data") && Catch::Contains("rotate on the fly"));
+  // Refused by the parser (which names the choices on the line before its last).
+  CHECK(run(book.string() + " more-data --sizes 100 --augment sideways --data " + data, last) != 0);
   CHECK(run(book.string() + " more-data --sizes 100 --data " + dir.string() + "/none", last) == 2);
   CHECK_THAT(last, Catch::Contains("fetch-mnist"));
   fs::remove_all(dir);

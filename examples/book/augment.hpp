@@ -27,6 +27,7 @@ struct MoreDataOptions {
   std::vector<std::size_t> sizes{100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000};
   double epochs_scale = 1.0;  // 1 = the book's 1,500,000 / size epochs
   std::uint64_t seed = 0;
+  std::string augment = "rotate";  // the expanded sweep's transform, or "none"
 };
 /// Adds `more-data` to the program; run it with cmd_more_data when parsed.
 CLI::App* add_more_data_command(CLI::App& app, MoreDataOptions& o);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "augment.hpp"
+#include "augmentations.hpp"
 #include "flags.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/data/transforms.hpp"
@@ -32,25 +33,17 @@ int cmd_augment(const AugmentOptions& o) {
   const Dataset& train = mnist.training;
   const ImageSize size{28, 28};
 
-  // The affine ranges are our choice (the paper does not list its own): small
-  // enough that every digit stays legible, as the book's 15° example.
-  AffineRanges rotation;
-  rotation.rotation_deg = {-15, 15};
-  AffineRanges affine = rotation;
-  affine.scale = {0.9, 1.1};
-  affine.shear = {-0.2, 0.2};
-  affine.shift_x = {-2, 2};
-  affine.shift_y = {-2, 2};
   struct Column {
     std::string label;
     std::unique_ptr<Transform> t;  // null: the original
   };
   std::vector<Column> columns;
   columns.push_back({"original", nullptr});
+  // Always moved, so that the column shows a shift (training keeps some originals).
   columns.push_back({"one-pixel shift", std::make_unique<PixelShift>(size, false)});
-  columns.push_back({"rotated ±15°", std::make_unique<Affine>(size, rotation)});
-  columns.push_back({"affine", std::make_unique<Affine>(size, affine)});
-  columns.push_back({"elastic σ=4 α=34", std::make_unique<Elastic>(size, 4.0, 34.0)});
+  columns.push_back({"rotated ±15°", make_augmentation("rotate")});
+  columns.push_back({"affine", make_augmentation("affine")});
+  columns.push_back({"elastic σ=4 α=34", make_augmentation("elastic")});
 
   xg::plot::ImageGrid grid;
   grid.title = "MNIST training digits and their distortions (seed " + std::to_string(o.seed) + ")";

@@ -5,24 +5,26 @@
 // to the set size (λ = size / 10,000), and 30 epochs at 50,000 images scaled
 // up in proportion (1,500,000 / size epochs: the same number of steps for
 // every size). Accuracy on the validation set after the last epoch, as the
-// book plots it. Writes more-data.csv and the linear and logarithmic figures.
-//
-// Plain data only: the rotation-expanded sweep needs the transforms inside
-// fit (include/xgrad/data/transforms.hpp has the per-mini-batch hook).
+// book plots it. Then the same sweep again with every training image rotated
+// afresh each epoch (--augment, default "rotate": the book's expansion by
+// small rotations, drawn on the fly instead of stored). Writes more-data.csv
+// and the linear and logarithmic figures, both sweeps on the same axes.
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "augment.hpp"
+#include "augmentations.hpp"
 #include "common.hpp"
 #include "flags.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/io/text_file.hpp"
 #include "xgrad/optim.hpp"
 #include "xgrad/plot/svg.hpp"
 
@@ -39,12 +41,18 @@ CLI::App* add_more_data_command(CLI::App& app, MoreDataOptions& o) {
            "Multiply the book's 1,500,000 / size epochs (at least 1 epoch; smoke tests)",
            ranges::eta);
   add_integer(*cmd, "--seed", o.seed, "One seed for initialisation and shuffling", ranges::seed);
+  std::vector<std::string> choices = augmentation_names();
+  choices.push_back("none");
+  cmd->add_option("--augment", o.augment,
+                  "The expanded sweep's transform (rotate, shift, affine, elastic), or none")
+      ->check(CLI::IsMember(choices));
   return cmd;
 }
 
 namespace {
 
 struct Point {
+  std::string data;  // "plain" or the augmentation's name
   std::size_t size = 0, epochs = 0, correct = 0, total = 0;
   double lambda = 0, seconds = 0;
   double percent() const { return 100.0 * double(correct) / double(total); }
@@ -55,12 +63,14 @@ std::size_t epochs_for(std::size_t size, double scale) {
   return static_cast<std::size_t>(std::max(1.0, std::round(book * scale)));
 }
 
-Point run_size(const xg::data::Mnist& mnist, std::size_t size, const MoreDataOptions& o) {
+Point run_size(const xg::data::Mnist& mnist, std::size_t size, const MoreDataOptions& o,
+               const std::string& augment) {
   Settings s;  // 784-30-10 sigmoid, cross-entropy, η = 0.5, batch 10
   s.init = "large";
   s.seed = o.seed;
   const xg::data::Dataset training = mnist.training.take(size);
   Point p;
+  p.data = augment.empty() ? "plain" : augment;
   p.size = size;
   p.epochs = epochs_for(size, o.epochs_scale);
   p.lambda = 5.0 * double(size) / 50000.0;
@@ -76,6 +86,12 @@ Point run_size(const xg::data::Mnist& mnist, std::size_t size, const MoreDataOpt
   xg::Rng shuffle(derive_seed(s.seed, 1));
   fo.rng = &shuffle;
   fo.evaluation = nullptr;  // only the final accuracy, as more_data.py
+  std::unique_ptr<xg::data::Transform> transform;
+  if (!augment.empty()) {
+    transform = make_augmentation(augment);
+    fo.transform = transform.get();
+    fo.augment_seed = derive_seed(s.seed, 3);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   xg::train::fit(*model, *cost, *sgd, training, fo);
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -91,13 +107,16 @@ xg::plot::Chart chart(const std::vector<Point>& points, bool log_x) {
                   : "Accuracy against training-set size";
   c.x_label = log_x ? "log10(training images)" : "training images";
   c.y_label = "validation accuracy (%)";
-  xg::plot::Series s;
-  s.label = "784-30-10, plain data";
   for (const Point& p : points) {
-    s.x.push_back(log_x ? std::log10(double(p.size)) : double(p.size));
-    s.y.push_back(p.percent());
+    const std::string label =
+        p.data == "plain" ? "784-30-10, plain data" : "784-30-10, " + p.data + " on the fly";
+    if (c.series.empty() || c.series.back().label != label) {
+      c.series.emplace_back();
+      c.series.back().label = label;
+    }
+    c.series.back().x.push_back(log_x ? std::log10(double(p.size)) : double(p.size));
+    c.series.back().y.push_back(p.percent());
   }
-  c.series.push_back(std::move(s));
   return c;
 }
 
@@ -112,30 +131,33 @@ int cmd_more_data(const MoreDataOptions& o) {
       xg::data::load_mnist(o.data, 50000, 10000, xg::data::InputStorage::bytes);
   std::filesystem::create_directories(o.out);
 
-  std::cout << fmt::format("{:>8} {:>8} {:>8} {:>16} {:>9}\n", "images", "epochs", "lambda",
-                           "validation", "seconds");
+  std::cout << fmt::format("{:>8} {:>8} {:>8} {:>8} {:>16} {:>9}\n", "data", "images", "epochs",
+                           "lambda", "validation", "seconds");
   std::vector<Point> points;
-  for (std::size_t size : sizes) {
-    const Point p = run_size(mnist, size, o);
-    std::cout << fmt::format("{:>8} {:>8} {:>8.4g} {:>9}/{} {:>9.1f}\n", p.size, p.epochs, p.lambda,
-                             p.correct, p.total, p.seconds)
-              << std::flush;
-    points.push_back(p);
-  }
+  std::vector<std::string> sweeps{""};
+  if (o.augment != "none") sweeps.push_back(o.augment);
+  for (const std::string& augment : sweeps)
+    for (std::size_t size : sizes) {
+      const Point p = run_size(mnist, size, o, augment);
+      std::cout << fmt::format("{:>8} {:>8} {:>8} {:>8.4g} {:>9}/{} {:>9.1f}\n", p.data, p.size,
+                               p.epochs, p.lambda, p.correct, p.total, p.seconds)
+                << std::flush;
+      points.push_back(p);
+    }
 
   const std::string csv_path = o.out + "/more-data.csv";
-  std::ofstream csv(csv_path);
-  csv << "training_images,epochs,lambda,validation_correct,validation_total,accuracy_percent,"
-         "seconds\n";
+  std::string csv =
+      "data,training_images,epochs,lambda,validation_correct,validation_total,accuracy_percent,"
+      "seconds\n";
   for (const Point& p : points)
-    csv << fmt::format("{},{},{},{},{},{:.2f},{:.2f}\n", p.size, p.epochs, p.lambda, p.correct,
-                       p.total, p.percent(), p.seconds);
-  csv.close();
-  if (!csv) throw xg::io_error("more-data: cannot write " + csv_path);
+    csv += fmt::format("{},{},{},{},{},{},{:.2f},{:.2f}\n", p.data, p.size, p.epochs, p.lambda,
+                       p.correct, p.total, p.percent(), p.seconds);
+  xg::io::write_text_file(csv_path, csv);
   xg::plot::write_svg(o.out + "/more-data-linear.svg", chart(points, false));
   xg::plot::write_svg(o.out + "/more-data-log.svg", chart(points, true));
   std::cout << "wrote " << csv_path << ", more-data-linear.svg, more-data-log.svg\n";
-  const Point& last = points.back();
+  // The last line: the plain sweep's largest set, as the book's figure ends.
+  const Point& last = points[sizes.size() - 1];
   std::cout << accuracy_line("validation", last.correct, last.total) << std::endl;
   return 0;
 }

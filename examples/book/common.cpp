@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "augmentations.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
@@ -36,18 +37,14 @@ Settings from_experiment(const xg::book::Experiment& e) {
   s.batch = e.batch;
   s.train_size = e.train_size;
   s.eval = e.eval_set;
+  s.output = e.output;
+  s.momentum = e.momentum;
+  s.eta_decay = e.eta_decay;
+  s.augment = e.augment;
   return s;
 }
 
 // add_common_flags and add_model_flags: flags.cpp, with the number parser.
-
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
-  // splitmix64 of (seed, stream): decorrelated engines from one user seed.
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 std::shared_ptr<xg::nn::Sequential> build_model(const Settings& s, xg::Rng& init_rng) {
   const std::string output =
@@ -98,6 +95,10 @@ std::string settings_json(const Settings& s) {
   j["train_size"] = s.train_size;
   j["eval"] = s.eval;
   j["seed"] = s.seed;
+  // Written only when used, so that checkpoints of plain runs made before
+  // these settings existed still compare equal.
+  if (s.eta_decay != 1.0) j["eta_decay"] = s.eta_decay;
+  if (!s.augment.empty()) j["augment"] = s.augment;
   return j.dump();
 }
 
@@ -168,6 +169,14 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   opt.evaluation = &eval_set;
   opt.early_stop = s.early_stop;
   opt.schedule = s.schedule;
+  opt.learning_rate_decay = s.eta_decay;
+  std::unique_ptr<xg::data::Transform> transform;
+  if (!s.augment.empty()) {
+    transform = make_augmentation(s.augment);
+    opt.transform = transform.get();
+    opt.augment_seed = derive_seed(s.seed, 3);
+    if (!quiet) out << "augmentation: " << describe_augmentation(s.augment) << "\n";
+  }
   const bool monitor_all = s.monitor_all || !s.out.empty();
   opt.monitor_training_cost = monitor_all;
   opt.monitor_training_accuracy = monitor_all;

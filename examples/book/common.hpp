@@ -34,10 +34,12 @@ struct Settings {
   std::string eval = "test";  // "test" | "validation"
   std::size_t early_stop = 0;
   bool schedule = false;
+  double eta_decay = 1.0;  // η multiplied by this after every epoch
+  std::string augment;     // "" or a name of augmentations.hpp
   std::uint64_t seed = 0;
   std::string data = "data/mnist";
-  std::string out;        // history.csv + plots
-  std::string save;       // trained model directory
+  std::string out;   // history.csv + plots
+  std::string save;  // trained model directory
   bool monitor_all = false;
   bool detect_anomaly = false;
   std::string checkpoint;  // directory, saved after each epoch
@@ -52,8 +54,9 @@ void add_common_flags(CLI::App& app, Settings& s);
 /// Flags for every model/optimizer knob (`train`).
 void add_model_flags(CLI::App& app, Settings& s);
 
-/// Independent seeds for init, shuffling and dropout derived from one --seed.
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
+/// Independent seeds for init (stream 0), shuffling (1), dropout (2) and
+/// augmentation (3) derived from one --seed (xg::derive_seed, random.hpp).
+using xg::derive_seed;
 
 /// The book's network for these settings (Linear + activation per layer,
 /// dropout after hidden activations when asked).

@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "augmentations.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/limits.hpp"
 
@@ -226,6 +227,12 @@ void add_model_flags(CLI::App& app, Settings& s) {
               "Stop after N epochs without improvement (0: never)", ranges::early_stop);
   app.add_flag("--schedule", s.schedule,
                "Halve η after 10 epochs without improvement; stop at η/128");
+  add_real(app, "--eta-decay", s.eta_decay, "Multiply η by this after every epoch, in (0, 1]",
+           ranges::decay);
+  app.add_option("--augment", s.augment,
+                 "Distort every training image on the fly, afresh each epoch: shift | rotate | "
+                 "affine | elastic")
+      ->check(CLI::IsMember(augmentation_names()));
 }
 
 CommandLine::CommandLine() {
@@ -253,7 +260,8 @@ CommandLine::CommandLine() {
   add_integer(*check, "--seed", check_seed, "Seed for the weights and the batch", ranges::seed);
   add_integer(*check, "--batch", check_batch, "Batch size", ranges::check_batch);
 
-  reproduce = app.add_subcommand("reproduce", "Run all ten experiments over several seeds");
+  reproduce = app.add_subcommand(
+      "reproduce", "Run the experiments (the book's ten and the paper's three) over several seeds");
   add_integer(*reproduce, "--seeds", repro_seeds, "Seeds per experiment", ranges::seeds);
   reproduce->add_option("--data", repro_data, "Directory holding the four MNIST IDX files");
   reproduce->add_option("--out", repro_out, "Markdown report to write");

@@ -76,6 +76,7 @@ inline constexpr IntRange experiment{0, 2147483647};            // which ones ex
 inline constexpr RealRange eta{0.0, false, 0.0, false, false};  // η > 0
 inline constexpr RealRange non_negative{0.0, true, 0.0, false, false};  // λ, L1 ≥ 0
 inline constexpr RealRange probability{0.0, true, 1.0, false, true};    // [0, 1)
+inline constexpr RealRange decay{0.0, false, 1.0, true, true};          // (0, 1]
 }  // namespace ranges
 
 /// The whole command line of xgrad-book: its subcommands, every flag and the

@@ -47,6 +47,9 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
           std::to_string(o.evaluation->classes()) + " targets per sample, the training set " +
           std::to_string(training.features()) + " and " + std::to_string(training.classes()));
   }
+  if (!(o.learning_rate_decay > 0.0 && o.learning_rate_decay <= 1.0))
+    throw value_error("fit: learning_rate_decay must be in (0, 1], got " +
+                      std::to_string(o.learning_rate_decay));
   if (o.transform && o.transform->image_size().pixels() != training.features())
     throw shape_error("fit: the " + o.transform->name() + " transform works on " +
                       std::to_string(o.transform->image_size().height) + "×" +
@@ -229,6 +232,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
 
     // Decided (and a halving applied) before on_epoch_end, so that a
     // checkpoint saved there holds the state the next epoch starts from.
+    if (o.learning_rate_decay != 1.0)
+      optimizer.set_learning_rate(optimizer.learning_rate() * o.learning_rate_decay);
     const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
     if (o.monitor) o.monitor->on_epoch_end(r);

@@ -113,6 +113,9 @@ struct FitOptions {
   bool schedule = false;
   std::size_t schedule_patience = 10;
   double schedule_floor = 1.0 / 128.0;
+  /// Multiplies η by this after every epoch (1: constant η), a fixed decay
+  /// that, unlike the schedule, looks at no evaluation data. In (0, 1].
+  double learning_rate_decay = 1.0;
   /// Rows per forward pass when monitoring (memory vs speed; no effect on results).
   std::size_t eval_batch_size = 1000;
   Monitor* monitor = nullptr;
