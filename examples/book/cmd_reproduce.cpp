@@ -77,13 +77,15 @@ void keep_previous_lines(const std::string& file, std::map<int, std::string>& ta
 }  // namespace
 
 int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::string& out_file,
-                  const std::vector<int>& only, std::size_t epochs_override) {
+                  const std::vector<int>& only, std::size_t epochs_override,
+                  const std::string& curves_dir) {
   // Refuse unknown numbers before any work: `--only 0` used to run nothing and
   // overwrite the report with an empty table.
   for (int id : only) xg::book::experiment(id);  // throws "unknown experiment", as `run` does
   if (seeds == 0) throw xg::value_error("reproduce: --seeds must be at least 1");
   std::string command = fmt::format("xgrad-book reproduce --seeds {}", seeds);
   if (epochs_override) command += fmt::format(" --epochs {}", epochs_override);
+  if (!curves_dir.empty()) command += " --curves " + curves_dir;
   if (!only.empty()) {
     command += " --only ";
     for (std::size_t i = 0; i < only.size(); ++i)
@@ -103,6 +105,8 @@ int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::str
       s.data = data_dir;
       if (epochs_override) s.epochs = epochs_override;
       s.monitor_all = e.id == 5 || e.id == 6 || e.id == 7;
+      if (!curves_dir.empty() && seed == 0)  // history.csv, cost.svg, accuracy.svg
+        s.out = curves_dir + "/experiment-" + std::to_string(e.id);
       std::cout << fmt::format("experiment {} seed {} ...", e.id, seed) << std::flush;
       Outcome o = train_and_report(s, std::cout, /*quiet=*/true);
       const auto& h = o.history;

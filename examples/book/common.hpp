@@ -85,6 +85,7 @@ int cmd_list();
 int cmd_check(const std::string& data_dir, std::uint64_t seed, std::size_t batch);
 int cmd_eval(const std::string& model_dir, const std::string& data_dir, const std::string& set);
 int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::string& out_file,
-                  const std::vector<int>& only, std::size_t epochs_override);
+                  const std::vector<int>& only, std::size_t epochs_override,
+                  const std::string& curves_dir);
 
 }  // namespace book_cli

@@ -282,6 +282,9 @@ CommandLine::CommandLine() {
       ->type_name("N,N,...");
   add_integer(*reproduce, "--epochs", repro_epochs,
               "Override every experiment's epochs (smoke test)", ranges::epochs);
+  reproduce->add_option("--curves", repro_curves,
+                        "Also write each experiment's seed-0 history and plots to DIR/experiment-N "
+                        "(monitors every cost and accuracy: slower)");
 }
 
 }  // namespace book_cli

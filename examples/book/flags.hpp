@@ -103,6 +103,7 @@ struct CommandLine {
   std::string repro_data = "data/mnist", repro_out = "docs/book-results.md";
   std::size_t repro_seeds = 3, repro_epochs = 0;  // 0: each experiment's own epochs
   std::vector<int> repro_only;
+  std::string repro_curves;  // "" = no per-experiment curves
 
   CommandLine();
   CommandLine(const CommandLine&) = delete;

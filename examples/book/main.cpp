@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     if (hessian->parsed()) return cmd_hessian();
     if (repro->parsed())
       return cmd_reproduce(cli.repro_data, cli.repro_seeds, cli.repro_out, cli.repro_only,
-                           cli.repro_epochs);
+                           cli.repro_epochs, cli.repro_curves);
     if (augment->parsed()) return cmd_augment(augment_options);
     if (more_data->parsed()) return cmd_more_data(more_data_options);
   } catch (const xg::error& e) {

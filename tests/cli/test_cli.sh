@@ -24,7 +24,7 @@ small=(--data "$data" --train-size 1000 --seed 3 --sizes 784,20,10 --optimizer m
 
 # list
 n=$("$book" list | grep -cE '^ ?[0-9]+ ')
-[[ $n -eq 10 ]] && pass "list shows 10 experiments" || fail "list shows $n experiments"
+[[ $n -eq 13 ]] && pass "list shows 13 experiments" || fail "list shows $n experiments"
 
 # check
 out=$("$book" check --data "$data"); rc=$?
@@ -78,7 +78,7 @@ expect_error "mini-batch size" train "${small[@]}" --batch 5000 --epochs 1
 expect_error "does not exist" eval --model "$work/nowhere" --data "$data"
 mkdir -p "$work/bad" && echo '{"format": "xgrad-model", "version": 1' >"$work/bad/model.json"
 expect_error "model.json" eval --model "$work/bad" --data "$data"
-expect_error "unknown experiment" run 11 --data "$data"
+expect_error "unknown experiment" run 14 --data "$data"
 # output paths are refused before the first epoch, not after training
 touch "$work/a-file"
 expect_error "name the same directory" train "${small[@]}" --epochs 1 --save "$work/same" --out "$work/same"
@@ -96,9 +96,33 @@ expect_error "unknown experiment id 0" run 0 --data "$data"
 # report is left as it was
 echo "previous report" >"$work/report.md"
 expect_error "unknown experiment id 0" reproduce --only 0 --data "$data" --out "$work/report.md"
-expect_error "unknown experiment id 11" reproduce --only 1,11 --data "$data" --out "$work/report.md"
+expect_error "unknown experiment id 14" reproduce --only 1,14 --data "$data" --out "$work/report.md"
 [[ $(cat "$work/report.md") == "previous report" ]] && pass "reproduce --only 0 keeps the report" \
   || fail "reproduce --only 0 changed the report"
+
+# reproduce --only N rewrites N's lines and keeps the other experiments' lines
+printf '| 1 | kept row |\n- **#1** kept bullet\n| 11 | old row |\n' >"$work/report.md"
+out=$("$book" reproduce --only 11 --seeds 1 --epochs 1 --data "$data" --out "$work/report.md" \
+  --curves "$work/curves" 2>&1); rc=$?
+if [[ $rc -eq 0 ]] && grep -q '^| 1 | kept row |$' "$work/report.md" &&
+   grep -q '^- \*\*#1\*\* kept bullet$' "$work/report.md" && ! grep -q 'old row' "$work/report.md" &&
+   grep -q '^| 11 | 784-800-10 |' "$work/report.md" && [[ -s "$work/curves/experiment-11/accuracy.svg" ]]; then
+  pass "reproduce --only 11 merges its row into the report and writes curves"
+else
+  fail "reproduce --only 11 (rc=$rc): $out $(cat "$work/report.md")"
+fi
+
+# --augment: a fresh distortion per image and epoch, resumed bit for bit, and
+# a checkpoint refuses to continue with another transform
+"$book" train "${small[@]}" --augment elastic --epochs 2 --save "$work/aug" >/dev/null || fail "augmented run"
+"$book" train "${small[@]}" --augment elastic --epochs 1 --checkpoint "$work/augck" >/dev/null \
+  || fail "augmented checkpointed run"
+"$book" train "${small[@]}" --augment elastic --epochs 2 --resume "$work/augck" --save "$work/augres" \
+  >/dev/null || fail "augmented resume"
+same=1
+for f in "$work/aug"/*.npy; do cmp -s "$f" "$work/augres/$(basename "$f")" || same=0; done
+[[ $same -eq 1 ]] && pass "augmented resumed run ends with identical weights" || fail "augmented resume differs"
+expect_error "with the data transform" train "${small[@]}" --augment affine --epochs 2 --resume "$work/augck"
 
 # numbers: one strict parser for every flag; a bad value is CLI11's exit 105
 # with the flag's name, before any data is read
@@ -120,6 +144,9 @@ expect_flag_error "--dropout" train --dropout -0.5
 expect_flag_error "--dropout" train --dropout 1
 expect_flag_error "--eta" train --eta nan
 expect_flag_error "--epochs" reproduce --epochs 0
+expect_flag_error "--augment" train --augment sideways
+expect_flag_error "--eta-decay" train --eta-decay 0
+expect_flag_error "--eta-decay" train --eta-decay 1.5
 expect_flag_error "--seed" check --seed 18446744073709551616
 
 echo "$failures failure(s)"
