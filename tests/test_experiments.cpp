@@ -46,7 +46,8 @@ TEST_CASE("the book experiments are numbered 1..13 and self-consistent", "[book]
     INFO("experiment " << e.id);
     CHECK(&e == &all[10 + k]);
     CHECK(e.sizes == std::vector<std::size_t>{784, 800, 10});
-    CHECK(e.cost == "cross-entropy");
+    CHECK(e.cost == "log-likelihood");  // the cross-entropy of a 10-way softmax
+    CHECK(e.output == "softmax");
     CHECK(e.augment == augments[k]);
     CHECK(e.book_accuracy == paper[k]);
     CHECK(e.eval_set == "test");

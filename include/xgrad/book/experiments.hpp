@@ -6,8 +6,10 @@
 //
 // Conventions:
 //  - sizes are the layer widths, input first: {784, 30, 10} is the book's 784-30-10 net.
-//  - every network is sigmoid throughout ("activation" is "sigmoid").
-//  - cost is "quadratic" or "cross-entropy"; init is "large" (weights and biases
+//  - every hidden layer is sigmoid ("activation" is "sigmoid"); so is the output
+//    layer, except for 11–13 ("output" is "softmax").
+//  - cost is "quadratic" or "cross-entropy" (1–10) or "log-likelihood" (11–13); init is "large"
+//  (weights and biases
 //    N(0, 1), chapter 1) or "default" (weights N(0, 1/n_in), biases N(0, 1), chapter 3).
 //  - lambda is the L2 coefficient λ of the book's (λ/2n) Σ w², with n = train_size.
 //  - train_size is 50000 (the book's training split) or 1000 (its first 1,000 images,
