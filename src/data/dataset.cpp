@@ -233,6 +233,28 @@ bool Batches::next_into(Array& inputs, Array& targets) {
   return true;
 }
 
+bool Batches::next_part_into(
+    Array& inputs, Array& targets,
+    const std::function<std::pair<std::size_t, std::size_t>(std::size_t)>& part,
+    std::size_t& batch_rows, std::size_t& part_begin) {
+  std::size_t first = 0, m = 0;
+  if (!advance(first, m)) return false;
+  const auto [begin, count] = part(m);
+  if (begin > m || count > m - begin)
+    throw value_error("Batches::next_part_into: rows [" + std::to_string(begin) + ", " +
+                      std::to_string(begin + count) + ") are not inside a mini-batch of " +
+                      std::to_string(m));
+  const std::size_t f = data_->features(), c = data_->classes();
+  if (inputs.dimension() != 2 || inputs.shape()[0] != count || inputs.shape()[1] != f)
+    inputs = uninitialized(count, f);
+  if (targets.dimension() != 2 || targets.shape()[0] != count || targets.shape()[1] != c)
+    targets = uninitialized(count, c);
+  if (count) fill(inputs, targets, nullptr, first + begin, count);
+  batch_rows = m;
+  part_begin = begin;
+  return true;
+}
+
 void Batches::set_order(std::vector<std::size_t> order) {
   const std::size_t n = data_->size();
   std::vector<bool> seen(n, false);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.hpp"
+#include "xgrad/dist.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/io/checkpoint.hpp"
 
@@ -122,7 +123,9 @@ void Checkpointer::attach(FitOptions& options) {
   options.rng = &rng_;
   auto next = std::move(options.on_epoch_end);
   options.on_epoch_end = [this, next](const EpochRecord& r, const FitState& st) {
-    if (!dir_.empty()) save(dir_, r, st);
+    // One writer: under mpirun every rank holds the same state (fit keeps
+    // them in step), and rank 0 writes it.
+    if (!dir_.empty() && dist::rank() == 0) save(dir_, r, st);
     return next ? next(r, st) : true;
   };
 }

@@ -6,6 +6,7 @@
 #include <xtensor/xview.hpp>
 
 #include "train/plateau.hpp"
+#include "xgrad/dist.hpp"
 #include "xgrad/error.hpp"
 
 namespace xg::train {
@@ -118,29 +119,60 @@ Array predict(nn::Module& model, const data::Dataset& set, std::size_t batch_siz
   });
 }
 
-Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& set,
-                    const optim::Regularization* reg, std::size_t batch_size) {
-  set.check();
-  if (batch_size == 0) throw value_error("evaluate: batch size must be at least 1");
+namespace {
+
+// The summed cost and the correct count over rows [begin, end) of `set`.
+struct RowSums {
+  double cost = 0.0;
+  std::size_t correct = 0;
+};
+RowSums sum_rows(nn::Module& model, const Cost& cost, const data::Dataset& set, std::size_t begin,
+                 std::size_t end, std::size_t batch_size) {
   TrainingModeRestorer eval_mode(model, false);
   NoGradGuard no_grad;
-  Evaluation e;
-  e.size = set.size();
-  double total = 0.0;
-  for (std::size_t start = 0; start < e.size; start += batch_size) {
-    const std::size_t stop = std::min(e.size, start + batch_size);
+  RowSums s;
+  for (std::size_t start = begin; start < end; start += batch_size) {
+    const std::size_t stop = std::min(end, start + batch_size);
     Tensor a = model(Tensor(set.input_rows(start, stop)));
-    total +=
+    s.cost +=
         cost(a, Tensor(rows(set.targets, start, stop))).item() * static_cast<double>(stop - start);
     if (!set.labels.empty()) {
       std::vector<std::size_t> labels(set.labels.begin() + static_cast<std::ptrdiff_t>(start),
                                       set.labels.begin() + static_cast<std::ptrdiff_t>(stop));
-      e.correct += data::count_correct(a.value(), labels);
+      s.correct += data::count_correct(a.value(), labels);
     }
   }
+  return s;
+}
+
+Evaluation finish(RowSums s, std::size_t size, const optim::Regularization* reg) {
+  Evaluation e;
+  e.size = size;
+  e.correct = s.correct;
   e.cost =
-      (e.size ? total / static_cast<double>(e.size) : 0.0) + (reg ? reg->value(reg->weights) : 0.0);
+      (size ? s.cost / static_cast<double>(size) : 0.0) + (reg ? reg->value(reg->weights) : 0.0);
   return e;
+}
+
+// evaluate() over ranks: each rank measures its dist::shard of the set and
+// the sums are added up, so every rank gets the whole set's figures (the
+// cost's last bits depend on the summation order; counts are exact).
+Evaluation evaluate_parallel(nn::Module& model, const Cost& cost, const data::Dataset& set,
+                             const optim::Regularization* reg, std::size_t batch_size) {
+  const dist::Shard mine = dist::shard(set.size());
+  RowSums s = sum_rows(model, cost, set, mine.begin, mine.end, batch_size);
+  const std::vector<double> total =
+      dist::sum(std::vector<double>{s.cost, static_cast<double>(s.correct)});
+  return finish({total[0], static_cast<std::size_t>(total[1])}, set.size(), reg);
+}
+
+}  // namespace
+
+Evaluation evaluate(nn::Module& model, const Cost& cost, const data::Dataset& set,
+                    const optim::Regularization* reg, std::size_t batch_size) {
+  set.check();
+  if (batch_size == 0) throw value_error("evaluate: batch size must be at least 1");
+  return finish(sum_rows(model, cost, set, 0, set.size(), batch_size), set.size(), reg);
 }
 
 History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
@@ -158,6 +190,16 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   covered.weights = optimizer.regularized_tensors();
   const optim::Regularization* reg = &covered;
 
+  // Under mpirun every rank runs this loop over the same global batches and
+  // takes its shard of each (FitOptions::data_parallel).
+  const bool parallel = o.data_parallel && dist::is_distributed();
+  if (parallel) dist::broadcast(params);  // all ranks start from rank 0's weights
+  Monitor* const monitor = !parallel || dist::rank() == 0 ? o.monitor : nullptr;
+  auto measure = [&](const data::Dataset& set) {
+    return parallel ? evaluate_parallel(model, cost, set, reg, o.eval_batch_size)
+                    : evaluate(model, cost, set, reg, o.eval_batch_size);
+  };
+
   History h;
   FitProgress progress = o.resume_progress ? *o.resume_progress : FitProgress{};
   detail::PlateauPolicy plateau(o, progress, optimizer);
@@ -166,8 +208,8 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   for (std::size_t epoch = o.first_epoch + 1; epoch <= o.first_epoch + o.epochs; ++epoch) {
     for (std::size_t i = 0; i < params.size(); ++i) snapshot[i] = params[i].value();
     model.train();
-    if (o.monitor)
-      o.monitor->on_epoch_begin(epoch, o.first_epoch + o.epochs, batches.batches_per_epoch());
+    if (monitor)
+      monitor->on_epoch_begin(epoch, o.first_epoch + o.epochs, batches.batches_per_epoch());
     const auto t0 = Clock::now();
     std::size_t done = 0;
     auto restore_epoch_start = [&] {
@@ -181,12 +223,30 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       // them is safe: backward() released the previous step's graph.
       Tensor x{Array()}, y{Array()};
       const std::uint64_t epoch_seed = derive_seed(o.augment_seed, epoch);
-      while (batches.next_into(x.mutable_value(), y.mutable_value())) {
-        if (o.transform)  // rows in the epoch's order start at done · batch size
-          o.transform->apply_indexed(x.mutable_value(), epoch_seed, done * o.batch_size);
+      // This rank's rows of each global batch: all of them in one process.
+      auto my_part = [&](std::size_t m) {
+        const dist::Shard sh = parallel ? dist::shard(m) : dist::Shard{0, m};
+        return std::make_pair(sh.begin, sh.size());
+      };
+      std::size_t global_rows = 0, first_row = 0;
+      while (batches.next_part_into(x.mutable_value(), y.mutable_value(), my_part, global_rows,
+                                    first_row)) {
+        const std::size_t local_rows = x.value().shape()[0];
+        if (o.transform && local_rows)  // positions in the epoch's order
+          o.transform->apply_indexed(x.mutable_value(), epoch_seed,
+                                     done * o.batch_size + first_row);
         optimizer.zero_grad();
-        Tensor loss = cost_on_model(cost, model, x, y);
-        const double value = loss.item();
+        Tensor loss;
+        double value = 0.0;
+        if (local_rows) {
+          loss = cost_on_model(cost, model, x, y);
+          value = loss.item();
+        }
+        // The global batch's mean cost: shard means weighted by their rows
+        // (every rank gets the same number, so all of them stop together).
+        if (parallel)
+          value =
+              dist::sum(value * static_cast<double>(local_rows) / static_cast<double>(global_rows));
         if (!std::isfinite(value)) {
           std::ostringstream msg;
           msg << "fit: training diverged in epoch " << epoch << ", mini-batch " << done + 1
@@ -196,10 +256,11 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
                  "Try a smaller learning rate.";
           throw numeric_error(msg.str());
         }
-        loss.backward();
+        if (local_rows) loss.backward();
+        if (parallel) dist::average_gradients(params, local_rows, global_rows);
         optimizer.step();
         ++done;
-        if (o.monitor) o.monitor->on_batch(done, value);
+        if (monitor) monitor->on_batch(done, value);
       }
     } catch (const numeric_error&) {
       // A diverged cost, or anomaly mode stopping at a NaN: either way the
@@ -214,7 +275,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     r.seconds = seconds_since(t0);
     r.training_size = training.size();
     if (o.monitor_training_cost || o.monitor_training_accuracy) {
-      Evaluation e = evaluate(model, cost, training, reg, o.eval_batch_size);
+      Evaluation e = measure(training);
       if (o.monitor_training_cost) r.training_cost = e.cost;
       if (o.monitor_training_accuracy) r.training_correct = e.correct;
     }
@@ -223,7 +284,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       const bool want = o.monitor_evaluation_cost || o.monitor_evaluation_accuracy ||
                         o.early_stop > 0 || o.schedule;
       if (want) {
-        Evaluation e = evaluate(model, cost, *o.evaluation, reg, o.eval_batch_size);
+        Evaluation e = measure(*o.evaluation);
         if (o.monitor_evaluation_cost) r.evaluation_cost = e.cost;
         if (!o.evaluation->labels.empty()) r.evaluation_correct = e.correct;
       }
@@ -236,9 +297,11 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
       optimizer.set_learning_rate(optimizer.learning_rate() * o.learning_rate_decay);
     const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
-    if (o.monitor) o.monitor->on_epoch_end(r);
-    if (o.on_epoch_end &&
-        !o.on_epoch_end(r, FitState{rng, batches.order(), progress, o.transform, o.augment_seed})) {
+    if (monitor) monitor->on_epoch_end(r);
+    bool go_on = !o.on_epoch_end || o.on_epoch_end(r, FitState{rng, batches.order(), progress,
+                                                               o.transform, o.augment_seed});
+    if (parallel) go_on = dist::max(go_on ? 0.0 : 1.0) == 0.0;  // one rank stopping stops all
+    if (!go_on) {
       h.stop_reason = "interrupted";
       break;
     }

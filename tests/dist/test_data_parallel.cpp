@@ -20,6 +20,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
+#include "synthetic.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/data/dataset.hpp"
 #include "xgrad/dist.hpp"
@@ -31,7 +32,9 @@ namespace {
 
 using namespace xg;
 
-constexpr std::size_t features = 784, classes = 10;
+using xg_test::classes;
+using xg_test::features;
+using xg_test::synthetic;
 // Summation order is the only difference between the runs: a few ulps per
 // step, which stay far below this after several epochs.
 constexpr double tolerance = std::is_same<Scalar, double>::value ? 1e-12 : 1e-4;
@@ -50,26 +53,6 @@ struct Config {
   int epochs = 3;
   double dropout = 0.0;
 };
-
-// Ten class centres in [0, 1]^784 and noisy samples around them: learnable
-// in a few epochs, like MNIST, with no file to read.
-data::Dataset synthetic(std::size_t n, std::uint64_t seed) {
-  Rng centre_rng(2024);  // the same classes in the training and the test set
-  Array centres = centre_rng.uniform_array({classes, features});
-  Rng rng(seed);
-  for (auto& v : centres) v = v < 0.5 ? 0.0 : 1.0;  // distinct binary patterns
-  data::Dataset d;
-  d.inputs = Array::from_shape({n, features});
-  d.labels.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t c = rng.below(classes);
-    d.labels[i] = c;
-    for (std::size_t j = 0; j < features; ++j)
-      d.inputs(i, j) = std::fmin(1.0, std::fmax(0.0, centres(c, j) + rng.normal(0.0, 0.4)));
-  }
-  d.targets = data::one_hot(d.labels, classes);
-  return d;
-}
 
 std::shared_ptr<nn::Sequential> network(const Config& c, std::uint64_t seed) {
   Rng rng(seed);

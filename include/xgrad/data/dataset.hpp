@@ -2,7 +2,9 @@
 // In-memory data sets and the mini-batches that training walks through.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xgrad/random.hpp"
@@ -119,6 +121,14 @@ class Batches {
   /// input tensors' own buffers and copy each sample once. batch() is not
   /// updated by this call.
   bool next_into(Array& inputs, Array& targets);
+  /// Like next_into(), but copies only rows [begin, begin + count) of the next
+  /// mini-batch, where {begin, count} = part(m) for the batch's size m, and
+  /// sets `batch_rows` to m and `part_begin` to begin. A data-parallel rank
+  /// copies its shard this way; count may be 0. value_error if the part does
+  /// not lie inside the batch.
+  bool next_part_into(Array& inputs, Array& targets,
+                      const std::function<std::pair<std::size_t, std::size_t>(std::size_t)>& part,
+                      std::size_t& batch_rows, std::size_t& part_begin);
   /// The mini-batch the last successful next() produced.
   const Batch& batch() const { return in_partial_ ? partial_ : full_; }
 

@@ -118,7 +118,18 @@ struct FitOptions {
   double learning_rate_decay = 1.0;
   /// Rows per forward pass when monitoring (memory vs speed; no effect on results).
   std::size_t eval_batch_size = 1000;
+  /// Called on rank 0 only when training data-parallel.
   Monitor* monitor = nullptr;
+  /// Under mpirun with more than one rank (xg::dist, docs/distributed.md):
+  /// every rank draws the same global mini-batches as one process would, takes
+  /// its contiguous shard of each (dist::shard; the transform distorts it as
+  /// one process would), back-propagates it, one allreduce averages the
+  /// gradients (weighted by shard size), and every rank takes the identical
+  /// step. Parameters are broadcast from rank 0 first; monitors are summed over
+  /// the ranks, so every rank gets the same History. `monitor` runs on rank 0
+  /// only; `on_epoch_end` runs on every rank, and training stops when any rank
+  /// returns false. false: each rank trains alone on the whole set.
+  bool data_parallel = true;
   /// Called after each epoch's record is complete; return false to stop
   /// (the stop reason is then "interrupted"). train::Checkpointer::attach
   /// hooks its saves in here (keeping a callback already set).
