@@ -56,6 +56,9 @@ struct Method {
 // η = 0.5, mini-batches of 10, λ = 5.0); momentum keeps η·1/(1 − μ) = 0.5
 // with μ = 0.9, η = 0.05, so both take steps of the same size on average.
 constexpr double kEta = 0.5, kMomentumEta = 0.05, kMomentum = 0.9, kLambda = 5.0;
+// Besides every time slice, the end of each of the first kEpochMarks epochs
+// is measured, to compare the methods per epoch as well as per second.
+constexpr std::size_t kEpochMarks = 3;
 // Hessian-free (--hf-batch, --hf-cg, --hf-damping): large mini-batches for
 // the gradient and the curvature products alike (Martens uses large batches:
 // a Newton step on 10 images fits those 10 and nothing else).
@@ -96,7 +99,7 @@ void run_method(Method& m, const data::Dataset& training, const data::Dataset& t
   data::Batches batches(training, batch, &order);
   const double slice = o.seconds / static_cast<double>(o.slices);
   double trained = 0, next_mark = slice;
-  std::size_t steps = 0, samples = 0;
+  std::size_t steps = 0, samples = 0, epochs_done = 0;
   auto measure = [&] {
     const train::Evaluation tr = train::evaluate(*model, *cost, training, &reg);
     const train::Evaluation te = train::evaluate(*model, *cost, test);
@@ -108,7 +111,14 @@ void run_method(Method& m, const data::Dataset& training, const data::Dataset& t
   model->train();
   while (trained < o.seconds) {
     const auto t0 = Clock::now();
-    if (!batches.next()) continue;  // end of an epoch: the next call reshuffles
+    if (!batches.next()) {  // end of an epoch: the next call reshuffles
+      ++epochs_done;
+      if (epochs_done <= kEpochMarks) {  // the per-epoch comparison
+        measure();
+        model->train();
+      }
+      continue;
+    }
     const data::Batch& b = batches.batch();
     if (second_order) {
       xb = b.inputs;
@@ -201,6 +211,16 @@ std::string hessian_mnist(const HessianOptions& o) {
         p.seconds, p.epochs, p.steps, p.steps ? 1000.0 * p.seconds / double(p.steps) : 0.0, p.cost,
         100.0 * double(p.correct) / double(test.size()));
   }
+  std::cout << "\nAfter whole epochs:\n"
+            << "| method       | epoch | seconds |  steps |    cost | test accuracy |\n"
+            << "|--------------|-------|---------|--------|---------|---------------|\n";
+  for (std::size_t e = 1; e <= kEpochMarks; ++e)
+    for (const Method& m : ms)
+      for (const Point& p : m.points)
+        if (p.epochs == static_cast<double>(e))
+          std::cout << fmt::format("| {:<12} | {:5} | {:7.2f} | {:6} | {:7.4f} | {:12.2f}% |\n",
+                                   m.name, e, p.seconds, p.steps, p.cost,
+                                   100.0 * double(p.correct) / double(test.size()));
   std::cout << fmt::format("hessian-free: {} Hessian-vector products in {} steps\n", ms[0].hvps,
                            ms[0].points.back().steps);
   std::cout << "wrote " << o.out << "/hessian.csv and three SVG figures" << std::endl;
