@@ -151,6 +151,9 @@ plot::Chart chart(const std::vector<Method>& ms, const std::string& title, bool 
     plot::Series s;
     s.label = m.name;
     for (const Point& p : m.points) {
+      // The untrained start (cost ≈ 6, accuracy ≈ 10 %) would squash the
+      // curves into a sliver of the axes: it stays in hessian.csv only.
+      if (p.steps == 0) continue;
       s.x.push_back(by_epoch ? p.epochs : p.seconds);
       s.y.push_back(accuracy ? 100.0 * static_cast<double>(p.correct) / double(test_size) : p.cost);
     }
