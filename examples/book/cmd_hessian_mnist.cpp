@@ -59,9 +59,10 @@ constexpr double kEta = 0.5, kMomentumEta = 0.05, kMomentum = 0.9, kLambda = 5.0
 // Besides every time slice, the end of each of the first kEpochMarks epochs
 // is measured, to compare the methods per epoch as well as per second.
 constexpr std::size_t kEpochMarks = 3;
-// Hessian-free (--hf-batch, --hf-cg, --hf-damping): large mini-batches for
-// the gradient and the curvature products alike (Martens uses large batches:
-// a Newton step on 10 images fits those 10 and nothing else).
+// Hessian-free's settings are flags (--hf-batch, --hf-cg, --hf-damping;
+// defaults in hessian.hpp): one large mini-batch for the gradient and the
+// curvature products alike (Martens uses large batches: a Newton step on 10
+// images fits those 10 and nothing else).
 
 void run_method(Method& m, const data::Dataset& training, const data::Dataset& test,
                 const HessianOptions& o) {
