@@ -18,9 +18,9 @@ struct HessianOptions {
   double seconds = 40.0;        // training time per method in part (b)
   std::size_t slices = 10;      // measurements per method (equal slices of seconds)
   std::size_t train_size = 50000;
-  std::size_t hf_batch = 500;   // HF mini-batch: gradient and curvature products
-  std::size_t hf_cg = 5;        // at most this many CG iterations per HF step
-  double hf_damping = 1.0;      // HF's initial λ (adapted)
+  std::size_t hf_batch = 500;  // HF mini-batch: gradient and curvature products
+  std::size_t hf_cg = 5;       // at most this many CG iterations per HF step
+  double hf_damping = 1.0;     // HF's initial λ (adapted)
   std::uint64_t seed = 0;
 };
 /// Adds `hessian` to the program; run it with cmd_hessian when parsed.
