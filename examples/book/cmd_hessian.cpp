@@ -1,7 +1,8 @@
 // xgrad-book hessian: the book's Hessian technique (chapter 3, eqs. 103–106)
 // on small problems, where it can be formed: Newton (full H, damped) and
 // Hessian-free (CG on Hessian-vector products) against SGD and momentum.
-// Counts steps to the goal and the cost of a step. docs/hessian.md.
+// Counts steps to the goal and the cost of a step: part (a). Part (b), MNIST
+// at equal wall-clock time, is cmd_hessian_mnist.cpp. docs/hessian.md.
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "flags.hpp"
+#include "hessian.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
@@ -17,6 +20,29 @@
 #include "xgrad/optim/newton.hpp"
 
 namespace book_cli {
+
+CLI::App* add_hessian_command(CLI::App& app, HessianOptions& o) {
+  auto* cmd = app.add_subcommand(
+      "hessian", "The book's Hessian technique: Newton and Hessian-free vs SGD and momentum");
+  cmd->add_option("--part", o.part,
+                  "a: Rosenbrock and XOR; b: 784-30-10 on MNIST at equal time; all: both")
+      ->check(CLI::IsMember({"a", "b", "all"}));
+  cmd->add_option("--data", o.data, "Directory holding the four MNIST IDX files");
+  cmd->add_option("--out", o.out, "Directory for hessian.csv and the SVG figures (part b)");
+  add_real(*cmd, "--seconds", o.seconds, "Training time of each method in part (b)", ranges::eta);
+  add_integer(*cmd, "--slices", o.slices, "Measurements per method (equal slices of --seconds)",
+              {1, 10000});
+  add_integer(*cmd, "--train-size", o.train_size, "Training images (first N of the 50,000)",
+              {1, 50000});
+  add_integer(*cmd, "--hf-batch", o.hf_batch, "Hessian-free mini-batch size", {1, 50000});
+  add_integer(*cmd, "--hf-cg", o.hf_cg, "Hessian-free: at most this many CG iterations a step",
+              {1, 100000});
+  add_real(*cmd, "--hf-damping", o.hf_damping, "Hessian-free: initial damping λ (adapted)",
+           ranges::eta);
+  add_integer(*cmd, "--seed", o.seed, "One seed for initialisation and mini-batch order",
+              ranges::seed);
+  return cmd;
+}
 
 namespace {
 
@@ -68,7 +94,7 @@ void table(const std::string& title, const std::vector<Run>& runs) {
 
 }  // namespace
 
-int cmd_hessian() {
+void hessian_small_problems(bool print_accuracy) {
   // (a) Rosenbrock's function, minimum 0 at (1, 1), from the classic start.
   auto rosen_at = [](const Tensor& p) {
     Tensor x = narrow(p, 0, 0, 1), y = narrow(p, 0, 1, 1);
@@ -133,7 +159,16 @@ int cmd_hessian() {
   const Array out = (*newton_net)(Tensor(X)).value();
   std::size_t correct = 0;
   for (std::size_t i = 0; i < 4; ++i) correct += (out(i, 0) > 0.5) == (Y(i, 0) > 0.5);
-  std::printf("\naccuracy: xor %zu/4 %.2f%%\n", correct, 100.0 * static_cast<double>(correct) / 4);
+  if (print_accuracy) std::cout << "\n" << accuracy_line("xor", correct, 4) << std::endl;
+}
+
+int cmd_hessian(const HessianOptions& o) {
+  if (o.part == "a" || o.part == "all") hessian_small_problems(o.part == "a");
+  if (o.part == "b" || o.part == "all") {
+    if (o.part == "all") std::cout << std::endl;
+    const std::string line = hessian_mnist(o);
+    std::cout << "\n" << line << std::endl;
+  }
   return 0;
 }
 

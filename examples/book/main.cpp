@@ -7,12 +7,9 @@
 #include "augment.hpp"
 #include "common.hpp"
 #include "flags.hpp"
+#include "hessian.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/ops.hpp"
-
-namespace book_cli {
-int cmd_hessian();  // examples/book/cmd_hessian.cpp
-}
 
 int main(int argc, char** argv) {
   using namespace book_cli;
@@ -27,8 +24,8 @@ int main(int argc, char** argv) {
   MoreDataOptions more_data_options;
   auto* more_data = add_more_data_command(app, more_data_options);
 
-  auto* hessian = app.add_subcommand(
-      "hessian", "The book's Hessian technique: Newton and Hessian-free vs SGD and momentum");
+  HessianOptions hessian_options;
+  auto* hessian = add_hessian_command(app, hessian_options);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -58,7 +55,7 @@ int main(int argc, char** argv) {
     }
     if (eval->parsed()) return cmd_eval(cli.model_dir, cli.eval_data, cli.eval_set);
     if (check->parsed()) return cmd_check(cli.check_data, cli.check_seed, cli.check_batch);
-    if (hessian->parsed()) return cmd_hessian();
+    if (hessian->parsed()) return cmd_hessian(hessian_options);
     if (repro->parsed())
       return cmd_reproduce(cli.repro_data, cli.repro_seeds, cli.repro_out, cli.repro_only,
                            cli.repro_epochs, cli.repro_curves);

@@ -20,6 +20,11 @@ double dot(const Vec& a, const Vec& b) {
   return s;
 }
 
+// λ is kept rounded to Scalar: state() saves it as a Scalar array, so a
+// checkpoint holds exactly the λ the next step uses, and a resumed run is
+// bit-identical in the float build too (in double this changes nothing).
+double at_scalar_precision(double v) { return static_cast<double>(static_cast<Scalar>(v)); }
+
 /// a + s·b
 Vec axpy(const Vec& a, double s, const Vec& b) {
   Vec r;
@@ -33,7 +38,7 @@ HessianFree::HessianFree(std::vector<Tensor> params, Closure cost, HessianFreeOp
     : Optimizer(std::move(params), 1.0, {}, "hessian-free"),
       cost_(std::move(cost)),
       opt_(options),
-      lambda_(options.damping) {
+      lambda_(at_scalar_precision(options.damping)) {
   if (!cost_) throw value_error("hessian-free: the cost closure is empty");
   require_positive("damping", opt_.damping);
   if (opt_.cg_iterations == 0) throw value_error("hessian-free: cg_iterations must be >= 1");
@@ -112,6 +117,7 @@ void HessianFree::step() {
   const double rho = predicted > 0 ? (c0_ - c1_) / predicted : -1.0;
   if (rho > 0.75) lambda_ = std::max(opt_.min_damping, lambda_ * 2.0 / 3.0);
   if (rho < 0.25) lambda_ = std::min(opt_.max_damping, lambda_ * 1.5);
+  lambda_ = at_scalar_precision(lambda_);
   if (!(std::isfinite(c1_) && c1_ <= c0_)) {  // no decrease: undo, more damping next time
     for (std::size_t i = 0; i < ps.size(); ++i)
       const_cast<Tensor&>(ps[i]).mutable_value() = saved[i];

@@ -10,11 +10,20 @@
 
 namespace xg::optim {
 
+namespace {
+
+// μ is kept rounded to Scalar: state() saves it as a Scalar array, so a
+// checkpoint holds exactly the μ the next step uses, and a resumed run is
+// bit-identical in the float build too (in double this changes nothing).
+double at_scalar_precision(double v) { return static_cast<double>(static_cast<Scalar>(v)); }
+
+}  // namespace
+
 Newton::Newton(std::vector<Tensor> params, Closure cost, NewtonOptions options)
     : Optimizer(std::move(params), 1.0, {}, "newton"),
       cost_(std::move(cost)),
       opt_(options),
-      mu_(options.damping) {
+      mu_(at_scalar_precision(options.damping)) {
   if (!cost_) throw value_error("newton: the cost closure is empty");
   require_positive("damping", opt_.damping);
   std::size_t n = 0;
@@ -59,6 +68,7 @@ void Newton::step() {
     const double rho = predicted > 0 ? (c0_ - c1_) / predicted : -1.0;
     if (rho > 0.75) mu_ = std::max(opt_.min_damping, mu_ / 3);
     if (rho < 0.25) mu_ = std::min(opt_.max_damping, mu_ * 2);
+    mu_ = at_scalar_precision(mu_);
     if (std::isfinite(c1_) && c1_ <= c0_) return;  // accepted
     for (std::size_t i = 0; i < ps.size(); ++i)
       const_cast<Tensor&>(ps[i]).mutable_value() = saved[i];

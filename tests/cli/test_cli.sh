@@ -149,5 +149,26 @@ expect_flag_error "--eta-decay" train --eta-decay 0
 expect_flag_error "--eta-decay" train --eta-decay 1.5
 expect_flag_error "--seed" check --seed 18446744073709551616
 
+# hessian: part (a) alone ends with the XOR accuracy; part (b) on 200 images
+# for a fraction of a second per method writes the table, the CSV and the
+# figures, and ends with the Hessian-free run's test accuracy.
+out=$("$book" hessian --part a); rc=$?
+last=$(tail -n 1 <<<"$out")
+[[ $rc -eq 0 && $last == "accuracy: xor 4/4 100.00%" ]] && pass "hessian a: $last" \
+  || fail "hessian a rc=$rc last='$last'"
+out=$("$book" hessian --part b --data "$data" --train-size 200 --seconds 0.3 --slices 2 \
+  --seed 3 --out "$work/hessian"); rc=$?
+last=$(tail -n 1 <<<"$out")
+[[ $rc -eq 0 && $last =~ ^accuracy:\ test\ [0-9]+/10000\ [0-9.]+%$ ]] && pass "hessian b: $last" \
+  || fail "hessian b rc=$rc last='$last'"
+n=$(cut -d, -f1 "$work/hessian/hessian.csv" 2>/dev/null | sort -u | grep -cE '^(hessian-free|sgd|momentum)$')
+[[ $n -eq 3 ]] && pass "hessian.csv has the three methods" || fail "hessian.csv has $n methods"
+for f in hessian-cost hessian-accuracy hessian-accuracy-epochs; do
+  head -c 4 "$work/hessian/$f.svg" 2>/dev/null | grep -q '<svg' && pass "hessian wrote $f.svg" \
+    || fail "hessian did not write $f.svg"
+done
+expect_flag_error "--seconds" hessian --seconds 0
+expect_flag_error "--part" hessian --part c
+
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

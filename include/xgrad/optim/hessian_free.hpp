@@ -20,7 +20,12 @@ struct HessianFreeOptions {
   double cg_tolerance = 1e-10;     ///< stop when ‖r‖ ≤ tol·‖∇C‖
 };
 
-/// State: { λ } (one rank-0 array).
+/// State: { λ } (one rank-0 array; λ is kept at Scalar precision, so the
+/// saved value is exact). λ is all that carries from step to step (CG starts
+/// from d = 0 each step: no warm start), so a checkpoint resumes bit for bit.
+/// Not in make_optimizer(): it needs the cost closure, so resuming takes a
+/// constructed HessianFree (train::Checkpointer and io::load_checkpoint take
+/// the object); a checkpoint of another rule is refused naming both.
 class HessianFree : public Optimizer {
  public:
   using Closure = std::function<Tensor()>;

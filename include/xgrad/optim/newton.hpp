@@ -21,7 +21,12 @@ struct NewtonOptions {
 /// decrease; ρ > 3/4: μ /= 3; ρ < 1/4: μ *= 2; a step that does not lower C is
 /// undone and retried with a larger μ. Solved by xt::linalg::solve; H's
 /// eigenvalues (xt::linalg::eigvalsh) say whether it was positive definite.
-/// State: { μ } (one rank-0 array).
+/// State: { μ } (one rank-0 array; μ is kept at Scalar precision, so the
+/// saved value is exact). μ is all that carries from step to step (H, ∇C and
+/// the diagnostics below are recomputed), so a checkpoint resumes bit for bit.
+/// Not in make_optimizer(): it needs the cost closure, so resuming takes a
+/// constructed Newton (train::Checkpointer and io::load_checkpoint take the
+/// object); a checkpoint of another rule is refused naming both.
 class Newton : public Optimizer {
  public:
   using Closure = std::function<Tensor()>;
