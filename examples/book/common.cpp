@@ -12,11 +12,13 @@
 
 #include "augmentations.hpp"
 #include "xgrad/cost.hpp"
+#include "xgrad/dist.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/nn/dropout.hpp"
 #include "xgrad/nn/linear.hpp"
+#include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
 #include "xgrad/train/checkpointer.hpp"
 #include "xgrad/train/health.hpp"
@@ -142,7 +144,13 @@ void check_output_paths(const Settings& s) {
                               "'; give each its own");
 }
 
-Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
+Outcome train_and_report(const Settings& s, std::ostream& out_all, bool quiet) {
+  // Under mpirun every rank trains (fit is data-parallel) and rank 0 alone
+  // prints and writes files; the others' output goes nowhere.
+  const bool writer = xg::dist::rank() == 0;
+  std::ostream nowhere(nullptr);
+  std::ostream& out = writer ? out_all : nowhere;
+  if (s.threads) xg::set_blas_threads(static_cast<int>(s.threads));
   // Pixels stay bytes until a mini-batch is made: same values, 1/8 of the memory.
   const xg::data::Mnist mnist =
       xg::data::load_mnist(s.data, s.train_size, 10000, xg::data::InputStorage::bytes);
@@ -231,6 +239,7 @@ Outcome train_and_report(const Settings& s, std::ostream& out, bool quiet) {
   const auto& last = o.history.epochs.back();
   o.correct = last.evaluation_correct.value_or(0);
 
+  if (!writer) return o;
   if (!s.out.empty()) {
     xg::train::write_history(s.out, o.history, s.eval);
     if (!quiet) out << "wrote " << s.out << "/history.csv, cost.svg, accuracy.svg\n";

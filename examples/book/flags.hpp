@@ -72,6 +72,7 @@ inline constexpr IntRange early_stop{0, 1000000};
 inline constexpr IntRange layer_size{1, UINT64_MAX};  // memory is checked separately
 inline constexpr IntRange check_batch{1, 10000};      // at most the MNIST test set
 inline constexpr IntRange seeds{1, 1000};
+inline constexpr IntRange threads{1, 1024};
 inline constexpr IntRange experiment{0, 2147483647};            // which ones exist: xg::book
 inline constexpr RealRange eta{0.0, false, 0.0, false, false};  // η > 0
 inline constexpr RealRange non_negative{0.0, true, 0.0, false, false};  // λ, L1 ≥ 0

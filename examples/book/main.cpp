@@ -3,11 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "augment.hpp"
 #include "common.hpp"
 #include "flags.hpp"
 #include "hessian.hpp"
+#include "xgrad/dist.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/ops.hpp"
 
@@ -28,7 +30,12 @@ int main(int argc, char** argv) {
   auto* hessian = add_hessian_command(app, hessian_options);
 
   CLI11_PARSE(app, argc, argv);
+  // Under mpirun, `run` and `train` train data-parallel: every rank runs this
+  // program, fit splits each mini-batch across the ranks, rank 0 prints and
+  // writes (docs/distributed.md). Alone, the Session does nothing.
+  std::unique_ptr<xg::dist::Session> session;
   try {
+    if (run->parsed() || train->parsed()) session = std::make_unique<xg::dist::Session>(argc, argv);
     if (app.got_subcommand("list")) return cmd_list();
     if (run->parsed()) {
       const auto& e = xg::book::experiment(cli.experiment_id);
@@ -44,8 +51,10 @@ int main(int argc, char** argv) {
       s.checkpoint = run_settings.checkpoint;
       s.resume = run_settings.resume;
       // The paper's 784-800-10 runs use both cores of the machine they are timed on.
-      if (e.threads > 1 && !std::getenv("OPENBLAS_NUM_THREADS")) xg::set_blas_threads(e.threads);
-      std::cout << "experiment " << e.id << ": " << e.note << "\n";
+      s.threads = run_settings.threads;
+      if (!s.threads && e.threads > 1 && !std::getenv("OPENBLAS_NUM_THREADS"))
+        s.threads = static_cast<std::size_t>(e.threads);
+      if (xg::dist::rank() == 0) std::cout << "experiment " << e.id << ": " << e.note << "\n";
       train_and_report(s, std::cout);
       return interrupted() ? 130 : 0;
     }
@@ -62,9 +71,13 @@ int main(int argc, char** argv) {
     if (augment->parsed()) return cmd_augment(augment_options);
     if (more_data->parsed()) return cmd_more_data(more_data_options);
   } catch (const xg::error& e) {
+    // One rank failing must end the job: the others may wait in a collective.
+    if (xg::dist::is_distributed()) xg::dist::abort_job(e.what());
     std::cerr << "xgrad-book: " << e.what() << std::endl;
     return 2;
   } catch (const std::exception& e) {
+    if (xg::dist::is_distributed())
+      xg::dist::abort_job(std::string("unexpected error: ") + e.what());
     std::cerr << "xgrad-book: unexpected error: " << e.what() << std::endl;
     return 3;
   }

@@ -170,5 +170,22 @@ done
 expect_flag_error "--seconds" hessian --seconds 0
 expect_flag_error "--part" hessian --part c
 
+# mpirun: `train` is data-parallel over 2 ranks and prints what one process
+# prints (rank 0 alone), the same accuracy line; a failing rank ends the job
+# with the rank named, in bounded time. Skipped where Open MPI is not installed.
+if command -v mpirun >/dev/null && [[ ${XGRAD_CLI_SKIP_MPI:-} != 1 ]]; then
+  mpi=(timeout 120 mpirun -np 2 --oversubscribe --allow-run-as-root --bind-to none)
+  one=$("$book" train "${small[@]}" --epochs 2 --threads 1 | tail -n 1)
+  out=$("${mpi[@]}" "$book" train "${small[@]}" --epochs 2 --threads 1 --save "$work/mpi-model" 2>&1); rc=$?
+  n=$(grep -c '^accuracy:' <<<"$out")
+  [[ $rc -eq 0 && $n -eq 1 && $(grep '^accuracy:' <<<"$out") == "$one" && -f "$work/mpi-model/model.json" ]] \
+    && pass "mpirun -np 2 train: one '$one' line, as one process" \
+    || fail "mpirun -np 2 train (rc=$rc, $n accuracy lines, one process: '$one'): $out"
+  out=$("${mpi[@]}" "$book" train "${small[@]}" --epochs 1 --batch 5000 2>&1); rc=$?
+  [[ $rc -ne 0 && $rc -ne 124 && $out == *"rank 0 of 2 failed"* && $out == *"mini-batch size"* ]] \
+    && pass "mpirun: a failing rank ends the job with its rank named" \
+    || fail "mpirun failing rank (rc=$rc): $out"
+fi
+
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]
