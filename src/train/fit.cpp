@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <xtensor/xview.hpp>
 
 #include "train/plateau.hpp"
 #include "xgrad/dist.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/nn/dropout.hpp"
 
 namespace xg::train {
 
@@ -67,6 +69,16 @@ void validate(const nn::Module& model, const data::Dataset& training, const FitO
   if (o.schedule &&
       (o.schedule_patience == 0 || !(o.schedule_floor > 0.0 && o.schedule_floor < 1.0)))
     throw value_error("fit: the schedule needs patience >= 1 and a floor in (0, 1)");
+}
+
+// Data-parallel: rank r > 0 moves every Dropout layer to a stream of its own
+// (dist::rank_seed of a draw from the layer's stream, so a resumed run does
+// the same), else all ranks, built from one seed, would mask their shards
+// alike. Rank 0 keeps its stream: it is the one checkpoints save.
+void reseed_dropout_for_rank(nn::Module& m) {
+  if (auto* d = dynamic_cast<nn::Dropout*>(&m))
+    d->reseed(dist::rank_seed(d->rng().below(std::numeric_limits<std::uint64_t>::max())));
+  for (const auto& child : m.children()) reseed_dropout_for_rank(*child.second);
 }
 
 class TrainingModeRestorer {
@@ -194,6 +206,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   // takes its shard of each (FitOptions::data_parallel).
   const bool parallel = o.data_parallel && dist::is_distributed();
   if (parallel) dist::broadcast(params);  // all ranks start from rank 0's weights
+  if (parallel && dist::rank() != 0) reseed_dropout_for_rank(model);
   Monitor* const monitor = !parallel || dist::rank() == 0 ? o.monitor : nullptr;
   auto measure = [&](const data::Dataset& set) {
     return parallel ? evaluate_parallel(model, cost, set, reg, o.eval_batch_size)

@@ -8,15 +8,16 @@
 // Configurations: SGD + L2, momentum with a batch the ranks do not divide,
 // batch 1 (empty shards), an elastic distortion of every image, the schedule.
 // Then checkpoints: a run checkpointed with N ranks resumes alone and
-// continues the same trajectory, and the reverse.
+// continues the same trajectory, and the reverse. Last, dropout: the ranks
+// stay in step and draw their masks from streams of their own.
 // A failed check throws: dist::run prints it with the rank and ends the job.
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <xtensor/xmath.hpp>
@@ -120,8 +121,8 @@ void check(const Config& c) {
 
   const double diff = max_rel_diff(*parallel.model, *alone.model);
   require(dist::in_sync(parallel.model->parameters()), c.name + ": ranks hold the same weights");
-  require(diff <= tolerance, c.name + ": weights differ from one process by " + sci(diff) +
-                                 " (relative)");
+  require(diff <= tolerance,
+          c.name + ": weights differ from one process by " + sci(diff) + " (relative)");
   require(hp.epochs.size() == ha.epochs.size() && hp.stop_reason == ha.stop_reason,
           c.name + ": the same epochs and stop reason");
   for (std::size_t e = 0; e < hp.epochs.size(); ++e) {
@@ -184,6 +185,34 @@ void check_resume(bool first_parallel, bool second_parallel) {
   }
 }
 
+// Dropout cannot equal one process (the masks depend on which rows a process
+// draws them for); what must hold: every rank ends with the same weights, and
+// the ranks' mask streams differ (built from one seed they would not, and
+// every shard would be masked alike).
+void check_dropout() {
+  const data::Dataset training = xg_test::synthetic(100, 5);
+  Rng init(11);
+  auto base = nn::mlp({xg_test::features, 20, xg_test::classes}, "sigmoid", init);
+  auto model = std::make_shared<nn::Sequential>();
+  model->add((*base)[0]).add((*base)[1]);
+  auto dropout = std::make_shared<nn::Dropout>(0.5, std::uint64_t{7});
+  model->add(dropout).add((*base)[2]).add((*base)[3]);
+  optim::SGD sgd(model->parameters(), 1.0);
+  auto cost = make_cost("quadratic");
+  train::FitOptions o;
+  o.epochs = 2;
+  o.batch_size = 10;
+  o.monitor_evaluation_accuracy = false;
+  train::fit(*model, *cost, sgd, training, o);
+  require(dist::in_sync(model->parameters()), "dropout: ranks hold the same weights");
+  const double next = Rng(dropout->rng()).uniform();  // a copy: the stream's next draw
+  const bool all_alike = dist::max(next) == -dist::max(-next);
+  require(dist::size() == 1 || !all_alike, "dropout: every rank drew the same masks");
+  if (dist::rank() == 0)
+    std::cout << "ok: dropout (" << dist::size() << " ranks in step, "
+              << (dist::size() > 1 ? "distinct mask streams" : "one stream") << ")" << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,6 +236,7 @@ int main(int argc, char** argv) {
     for (const Config& c : configs) check(c);
     check_resume(true, false);
     check_resume(false, true);
+    check_dropout();
     return 0;
   });
 }

@@ -128,7 +128,9 @@ struct FitOptions {
   /// step. Parameters are broadcast from rank 0 first; monitors are summed over
   /// the ranks, so every rank gets the same History. `monitor` runs on rank 0
   /// only; `on_epoch_end` runs on every rank, and training stops when any rank
-  /// returns false. false: each rank trains alone on the whole set.
+  /// returns false. Dropout layers of ranks > 0 are moved to streams of their
+  /// own (dist::rank_seed), so the shards are masked independently.
+  /// false: each rank trains alone on the whole set.
   bool data_parallel = true;
   /// Called after each epoch's record is complete; return false to stop
   /// (the stop reason is then "interrupted"). train::Checkpointer::attach
