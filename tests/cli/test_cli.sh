@@ -181,6 +181,29 @@ if command -v mpirun >/dev/null && [[ ${XGRAD_CLI_SKIP_MPI:-} != 1 ]]; then
   [[ $rc -eq 0 && $n -eq 1 && $(grep '^accuracy:' <<<"$out") == "$one" && -f "$work/mpi-model/model.json" ]] \
     && pass "mpirun -np 2 train: one '$one' line, as one process" \
     || fail "mpirun -np 2 train (rc=$rc, $n accuracy lines, one process: '$one'): $out"
+  # A checkpoint written by 2 ranks resumes alone on the same trajectory:
+  # the uninterrupted 3-epoch run's weights ($work/model) up to the last bits.
+  "${mpi[@]}" "$book" train "${small[@]}" --epochs 2 --checkpoint "$work/mpi-ck" >/dev/null 2>&1 \
+    || fail "mpirun -np 2 checkpointed run"
+  "$book" train "${small[@]}" --epochs 3 --resume "$work/mpi-ck" --save "$work/mpi-resumed" \
+    >/dev/null || fail "resume alone from a 2-rank checkpoint"
+  diff=$(python3 - "$work/model" "$work/mpi-resumed" <<'PY'
+import array, glob, os, sys
+def npy(path):  # float64 .npy: magic, version, header length, header, data
+    raw = open(path, "rb").read()
+    start = 10 + int.from_bytes(raw[8:10], "little")
+    return array.array("f" if b"<f4" in raw[:start] else "d", raw[start:])
+worst, files = 0.0, sorted(glob.glob(os.path.join(sys.argv[1], "*.npy")))
+for f in files:
+    a, b = npy(f), npy(os.path.join(sys.argv[2], os.path.basename(f)))
+    scale = max(max(abs(v) for v in a), 1e-30)
+    worst = max(worst, max(abs(x - y) for x, y in zip(a, b)) / scale)
+print(worst if files else "no weights")
+PY
+  )
+  python3 -c "import sys; sys.exit(0 if float('$diff') <= 1e-12 else 1)" 2>/dev/null \
+    && pass "2-rank checkpoint resumed alone: weights as uninterrupted (rel diff $diff)" \
+    || fail "2-rank checkpoint resumed alone: rel diff $diff"
   out=$("${mpi[@]}" "$book" train "${small[@]}" --epochs 1 --batch 5000 2>&1); rc=$?
   [[ $rc -ne 0 && $rc -ne 124 && $out == *"rank 0 of 2 failed"* && $out == *"mini-batch size"* ]] \
     && pass "mpirun: a failing rank ends the job with its rank named" \
