@@ -7,6 +7,7 @@
 #include "dist/backend.hpp"
 #include "dist/collectives.hpp"
 #include "xgrad/dist.hpp"
+#include "xgrad/random.hpp"
 
 namespace xg::dist {
 
@@ -150,10 +151,7 @@ bool in_sync(const std::vector<Tensor>& params) {
 std::uint64_t rank_seed(std::uint64_t seed, int rank) {
   if (rank == 0) return seed;
   // splitmix64 of (seed, rank): neighbouring ranks get unrelated streams.
-  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(rank + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  return derive_seed(seed, static_cast<std::uint64_t>(rank));
 }
 
 std::uint64_t rank_seed(std::uint64_t seed) { return rank_seed(seed, rank()); }
