@@ -97,7 +97,6 @@ int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::str
     if (!only.empty() && std::find(only.begin(), only.end(), e.id) == only.end()) continue;
     Row row{&e, {}, {}, "", 0};
     Stats train_acc, first_large, first_default, final_large;
-    if (e.threads > 1 && !std::getenv("OPENBLAS_NUM_THREADS")) xg::set_blas_threads(e.threads);
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t seed = 0; seed < seeds; ++seed) {
       Settings s = from_experiment(e);
@@ -127,7 +126,6 @@ int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::str
       std::cout << fmt::format(" {:.2f}%\n", final_acc);
     }
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (e.threads > 1 && !std::getenv("OPENBLAS_NUM_THREADS")) xg::set_blas_threads(1);
     if (e.id == 5 || e.id == 6)
       row.extra = fmt::format("final training accuracy {}", train_acc.text());
     if (e.id == 7)

@@ -1,7 +1,6 @@
 // xgrad-book: the network of Nielsen's "Neural Networks and Deep Learning",
 // chapters 1–3, trained on real MNIST as a composed xgrad model.
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -50,10 +49,7 @@ int main(int argc, char** argv) {
       s.detect_anomaly = run_settings.detect_anomaly;
       s.checkpoint = run_settings.checkpoint;
       s.resume = run_settings.resume;
-      // The paper's 784-800-10 runs use both cores of the machine they are timed on.
-      s.threads = run_settings.threads;
-      if (!s.threads && e.threads > 1 && !std::getenv("OPENBLAS_NUM_THREADS"))
-        s.threads = static_cast<std::size_t>(e.threads);
+      if (run_settings.threads) s.threads = run_settings.threads;
       if (xg::dist::rank() == 0) std::cout << "experiment " << e.id << ": " << e.note << "\n";
       train_and_report(s, std::cout);
       return interrupted() ? 130 : 0;
