@@ -40,8 +40,8 @@ inline xg::data::Dataset synthetic(std::size_t n, std::uint64_t seed) {
   return d;
 }
 
-/// One training run of a test (positional order as written: name, optimizer,
-/// lr, momentum, l2, cost, batch, samples, ...).
+/// One training run of a test. The programs initialise it by position
+/// ({name, optimizer, lr, momentum, l2, cost, batch, samples}): keep the order.
 struct Config {
   std::string name;
   std::string optimizer = "sgd";
