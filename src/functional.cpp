@@ -3,9 +3,26 @@
 
 #include <xtensor/xbuilder.hpp>
 
+#include "jacobian_row.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg {
+
+namespace detail {
+
+std::vector<Tensor> jacobian_row(const Tensor& g, std::size_t p,
+                                 const std::vector<Tensor>& params) {
+  if (!g.requires_grad()) return std::vector<Tensor>(params.size());
+  Array e = xt::zeros<Scalar>(g.value().shape());
+  e.data()[p] = Scalar(1);
+  GradOptions o;
+  o.seeds = {Tensor(e)};
+  o.keep_graph = true;
+  o.allow_unused = true;
+  return grad({g}, params, o);
+}
+
+}  // namespace detail
 
 namespace {
 
@@ -59,15 +76,7 @@ Array jacobian(const TensorFn& f, const Tensor& x0) {
   Tensor y = f(x);
   Array jac = xt::zeros<Scalar>({y.size(), x.size()});
   if (!y.requires_grad()) return jac;
-  for (std::size_t k = 0; k < y.size(); ++k) {
-    Array e = xt::zeros<Scalar>(y.value().shape());
-    e.data()[k] = Scalar(1);
-    GradOptions o;
-    o.seeds = {Tensor(e)};
-    o.keep_graph = true;
-    o.allow_unused = true;
-    set_row(jac, k, grad(y, x, o));
-  }
+  for (std::size_t k = 0; k < y.size(); ++k) set_row(jac, k, detail::jacobian_row(y, k, {x})[0]);
   return jac;
 }
 
@@ -99,13 +108,7 @@ CostDerivatives cost_derivatives(const std::function<Tensor()>& cost,
     for (std::size_t p = 0; p < g[i].size(); ++p, ++row) {
       d.gradient(row) = g[i].value().data()[p];
       if (!g[i].requires_grad()) continue;  // ∇C does not depend on w: a zero row
-      Array e = xt::zeros<Scalar>(g[i].value().shape());
-      e.data()[p] = Scalar(1);
-      GradOptions oe;
-      oe.seeds = {Tensor(e)};
-      oe.keep_graph = true;
-      oe.allow_unused = true;
-      const std::vector<Tensor> r = grad({g[i]}, params, oe);
+      const std::vector<Tensor> r = detail::jacobian_row(g[i], p, params);
       std::size_t col = 0;
       for (std::size_t j = 0; j < r.size(); ++j)
         for (std::size_t q = 0; q < params[j].size(); ++q, ++col)

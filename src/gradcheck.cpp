@@ -4,6 +4,7 @@
 #include <sstream>
 #include <xtensor/xbuilder.hpp>
 
+#include "jacobian_row.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg {
@@ -202,20 +203,10 @@ GradcheckResult full_second_order(SecondOrder& s, const GradcheckOptions& opt) {
     rows.emplace_back();
     for (std::size_t p = 0; p < g[k].size(); ++p) {
       std::vector<Array> row;
-      if (g[k].requires_grad()) {
-        Array e = xt::zeros<Scalar>(g[k].value().shape());
-        e.data()[p] = Scalar(1);
-        GradOptions o;
-        o.seeds = {Tensor(e)};
-        o.keep_graph = true;
-        o.allow_unused = true;
-        std::vector<Tensor> r = grad({g[k]}, xs, o);
-        for (std::size_t j = 0; j < r.size(); ++j)
-          row.push_back(r[j].defined() ? r[j].value()
-                                       : Array(xt::zeros<Scalar>(xs[j].value().shape())));
-      } else {
-        for (const Tensor& x : xs) row.push_back(xt::zeros<Scalar>(x.value().shape()));
-      }
+      const std::vector<Tensor> r = detail::jacobian_row(g[k], p, xs);  // undefined: zeros
+      for (std::size_t j = 0; j < r.size(); ++j)
+        row.push_back(r[j].defined() ? r[j].value()
+                                     : Array(xt::zeros<Scalar>(xs[j].value().shape())));
       rows.back().push_back(std::move(row));
     }
   }

@@ -48,6 +48,25 @@ std::string augment_json(const data::Transform* t, std::uint64_t seed) {
   return json{{"transform", json::parse(t->to_json())}, {"seed", seed}}.dump();
 }
 
+// A resumed run must distort as the saved one did, or it is another run: the
+// state is verified, never restored ("" = no transform, saved as nothing).
+StateProvider augment_state(const FitOptions& options) {
+  const data::Transform* t = options.transform;
+  const std::uint64_t seed = options.augment_seed;
+  return {
+      [t, seed] { return augment_json(t, seed); }, nullptr,
+      [t, seed](const std::string& saved) {
+        const std::string augment = augment_json(t, seed);
+        if (saved != augment)
+          throw value_error(
+              "the checkpoint was trained " +
+              (saved.empty() ? "without a data transform" : "with the data transform " + saved) +
+              ", and this run asks for " + (augment.empty() ? "none" : augment) +
+              " (FitOptions::transform and augment_seed must be set as in the saved run, "
+              "before resume())");
+      }};
+}
+
 }  // namespace
 
 Checkpointer::Checkpointer(nn::Sequential& model, optim::Optimizer& optimizer, std::string dir)
@@ -60,13 +79,22 @@ void Checkpointer::set_settings(const std::string& settings_json) {
 }
 
 void Checkpointer::add_state(const std::string& name, StateProvider provider) {
+  register_state(name, std::move(provider), false);
+}
+
+void Checkpointer::register_state(const std::string& name, StateProvider provider, bool own) {
   if (name.empty()) throw value_error("Checkpointer::add_state: the name must not be empty");
-  if (!provider.save || !provider.restore)
+  if (!provider.save || (!provider.restore && !provider.verify))
     throw value_error("Checkpointer::add_state: '" + name + "' needs both save and restore");
-  if (name == kAugmentState)
+  if (provider.restore && provider.verify)
+    throw value_error("Checkpointer::add_state: '" + name +
+                      "' has both restore and verify (a state is restored or verified, not both)");
+  if (!own && name == kAugmentState)
     throw value_error("Checkpointer::add_state: '" + name +
                       "' is reserved for FitOptions::transform, which checkpoints save themselves");
-  if (!providers_.emplace(name, std::move(provider)).second)
+  if (own)  // attach and resume register the state again for their options
+    providers_[name] = std::move(provider);
+  else if (!providers_.emplace(name, std::move(provider)).second)
     throw value_error("Checkpointer::add_state: '" + name + "' is already registered");
 }
 
@@ -75,29 +103,28 @@ Resumed Checkpointer::resume(const std::string& dir, FitOptions& options) {
   // Everything the io floor does not check is checked before it commits.
   io::Checkpoint ck = io::peek_checkpoint(dir);
   const FitProgress progress = read_progress(ck.progress_json, file);
+  register_state(kAugmentState, augment_state(options), true);
   for (const auto& [name, p] : providers_)
-    if (!ck.states.count(name))
+    if (!p.verify && !ck.states.count(name))
       throw io_error(file + ": \"states\": no saved state '" + name + "' (registered by this run)");
-  // A resumed run must distort as the saved one did, or it is another run.
-  const std::string augment = augment_json(options.transform, options.augment_seed);
-  const auto saved_augment = ck.states.find(kAugmentState);
-  const std::string saved =
-      saved_augment == ck.states.end() ? std::string() : saved_augment->second;
-  if (saved != augment)
-    throw value_error(
-        file + ": the checkpoint was trained " +
-        (saved.empty() ? "without a data transform" : "with the data transform " + saved) +
-        ", and this run asks for " + (augment.empty() ? "none" : augment) +
-        " (FitOptions::transform and augment_seed must be set as in the saved run, "
-        "before resume())");
+  for (const auto& [name, p] : providers_) {
+    if (!p.verify) continue;
+    const auto saved = ck.states.find(name);
+    try {
+      p.verify(saved == ck.states.end() ? std::string() : saved->second);
+    } catch (const xg::error& e) {
+      throw value_error(file + ": " + e.what());
+    }
+  }
   for (const auto& [name, text] : ck.states)
-    if (name != kAugmentState && !providers_.count(name))
+    if (!providers_.count(name))
       throw io_error(file + ": \"states\": state '" + name + "' is not registered by this run");
   Rng rng;
   if (!ck.rng_state.empty()) rng.restore(ck.rng_state);  // io checked it
 
   ck = io::load_checkpoint(dir, model_, optimizer_);
   for (const auto& [name, p] : providers_) {
+    if (!p.restore) continue;  // verified above
     try {
       p.restore(ck.states.at(name));
     } catch (const xg::error& e) {
@@ -119,6 +146,7 @@ Resumed Checkpointer::resume(const std::string& dir, FitOptions& options) {
 }
 
 void Checkpointer::attach(FitOptions& options) {
+  register_state(kAugmentState, augment_state(options), true);
   if (!resumed_) rng_ = Rng(options.seed);
   options.rng = &rng_;
   auto next = std::move(options.on_epoch_end);
@@ -139,8 +167,10 @@ void Checkpointer::save(const std::string& dir, const EpochRecord& record,
   ck.progress_json = progress_json(state.progress);
   ck.learning_rate = optimizer_.learning_rate();
   ck.settings_json = settings_;
-  for (const auto& [name, p] : providers_) ck.states[name] = p.save();
-  if (state.transform) ck.states[kAugmentState] = augment_json(state.transform, state.augment_seed);
+  for (const auto& [name, p] : providers_) {
+    std::string text = p.save();
+    if (p.restore || !text.empty()) ck.states[name] = std::move(text);  // "" verifies as absent
+  }
   io::save_checkpoint(dir, model_, optimizer_, ck);
 }
 

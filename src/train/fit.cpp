@@ -311,8 +311,7 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
     const std::string stop = plateau.after_epoch(epoch, r.evaluation_correct, optimizer);
 
     if (monitor) monitor->on_epoch_end(r);
-    bool go_on = !o.on_epoch_end || o.on_epoch_end(r, FitState{rng, batches.order(), progress,
-                                                               o.transform, o.augment_seed});
+    bool go_on = !o.on_epoch_end || o.on_epoch_end(r, FitState{rng, batches.order(), progress});
     if (parallel) go_on = dist::max(go_on ? 0.0 : 1.0) == 0.0;  // one rank stopping stops all
     if (!go_on) {
       h.stop_reason = "interrupted";

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <xtensor/xbuilder.hpp>
@@ -33,26 +32,13 @@ namespace {
 using namespace xg;
 
 using xg_test::classes;
+using xg_test::Config;
 using xg_test::features;
+using xg_test::number;
 using xg_test::synthetic;
-// Summation order is the only difference between the runs: a few ulps per
-// step, which stay far below this after several epochs.
-constexpr double tolerance = std::is_same<Scalar, double>::value ? 1e-12 : 1e-4;
+using xg_test::tolerance;
 // The monitors are sums of per-sample costs in Scalar, in another order.
 constexpr double cost_tolerance = std::is_same<Scalar, double>::value ? 1e-9 : 1e-4;
-
-struct Config {
-  std::string name;
-  std::string optimizer = "sgd";
-  double lr = 3.0;
-  double momentum = 0.0;
-  double l2 = 0.0;
-  std::string cost = "quadratic";
-  std::size_t batch = 10;
-  std::size_t samples = 400;
-  int epochs = 3;
-  double dropout = 0.0;
-};
 
 std::shared_ptr<nn::Sequential> network(const Config& c, std::uint64_t seed) {
   Rng rng(seed);
@@ -78,17 +64,13 @@ Array rows(const Array& a, std::size_t begin, std::size_t end) {
 double train(nn::Module& model, const Config& c, const data::Dataset& data, std::uint64_t seed,
              bool distributed) {
   const auto params = model.parameters();
-  optim::Regularization reg;
-  reg.l2 = c.l2;
-  reg.n = data.size();
-  reg.weights = model.weights();
-  auto opt = optim::make_optimizer(c.optimizer, params, c.lr, c.momentum, reg);
+  auto opt = xg_test::optimizer_for(c, model, data.size());
   auto cost = make_cost(c.cost);
   Rng order(seed + 1);  // the same seed on every rank: the same global batches
   data::Batches batches(data, c.batch, &order);
   double epoch_cost = 0;
   model.train();
-  for (int epoch = 0; epoch < c.epochs; ++epoch) {
+  for (std::size_t epoch = 0; epoch < c.epochs; ++epoch) {
     double total = 0;
     while (batches.next()) {
       const data::Batch& b = batches.batch();
@@ -124,22 +106,6 @@ std::uint64_t correct(nn::Module& model, const data::Dataset& data, bool distrib
   return distributed ? dist::sum(n) : n;
 }
 
-double relative_difference(const Array& a, const Array& b) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff = std::fmax(diff, std::fabs(double(a.data()[i]) - double(b.data()[i])));
-    scale = std::fmax(scale, std::fabs(double(b.data()[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
-std::string number(double v) {
-  std::ostringstream out;
-  out.precision(3);
-  out << v;
-  return out.str();
-}
-
 void require(bool ok, const std::string& what) {
   if (!ok) throw error("test_data_parallel: " + what);
   if (dist::rank() == 0) std::cout << "ok: " << what << std::endl;
@@ -164,10 +130,7 @@ void check(const Config& c) {
 
   auto alone = network(c, seed);
   const double cost_alone = train(*alone, c, data, seed, false);
-  const auto a = alone->parameters(), d = model->parameters();
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    worst = std::fmax(worst, relative_difference(d[i].value(), a[i].value()));
+  const double worst = xg_test::max_relative_difference(*model, *alone);
   require(worst <= tolerance, c.name + ": " + std::to_string(dist::size()) +
                                   "-rank weights equal the single-process run's (max relative "
                                   "difference " +
@@ -227,19 +190,18 @@ int main(int argc, char** argv) {
       std::cout << "ranks: " << dist::size() << (dist::built_with_mpi() ? "" : " (no MPI)")
                 << std::endl;
     std::vector<Config> configs;
-    configs.push_back({"sgd, batch 10"});
-    Config mom{
-        "momentum + L2, cross-entropy, batch 7", "momentum", 0.5, 0.5, 5.0, "cross-entropy", 7};
-    configs.push_back(mom);
+    configs.push_back({"sgd, batch 10", "sgd", 3.0, 0.0, 0.0, "quadratic", 10, 400});
+    configs.push_back({"momentum + L2, cross-entropy, batch 7", "momentum", 0.5, 0.5, 5.0,
+                       "cross-entropy", 7, 400});
     Config one{"sgd, batch 1 (empty shards)"};
     one.batch = 1;
     one.samples = 60;
     one.epochs = 2;
     configs.push_back(one);
     if (!quick) {
-      Config adam{"adam, batch 10", "adam", 0.01};
+      Config adam{"adam, batch 10", "adam", 0.01, 0.0, 0.0, "quadratic", 10, 400};
       configs.push_back(adam);
-      Config drop{"sgd + dropout 0.2, per-rank masks"};
+      Config drop{"sgd + dropout 0.2, per-rank masks", "sgd", 3.0, 0.0, 0.0, "quadratic", 10, 400};
       drop.dropout = 0.2;
       configs.push_back(drop);
     }

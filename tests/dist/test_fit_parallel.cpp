@@ -17,10 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
-#include <type_traits>
-#include <xtensor/xmath.hpp>
 
 #include "synthetic.hpp"
 #include "xgrad/cost.hpp"
@@ -35,32 +32,13 @@ namespace {
 
 using namespace xg;
 
-// Summation order is the only difference between the runs.
-constexpr double tolerance = std::is_same<Scalar, double>::value ? 1e-12 : 1e-4;
+using xg_test::Config;
+using xg_test::number;
+using xg_test::tolerance;
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw error("check failed: " + what);
 }
-
-std::string sci(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
-struct Config {
-  std::string name;
-  std::string optimizer = "sgd";
-  double lr = 3.0;
-  double momentum = 0.0;
-  double l2 = 0.0;
-  std::string cost = "quadratic";
-  std::size_t batch = 10;
-  std::size_t samples = 300;
-  std::size_t epochs = 3;
-  bool elastic = false;
-  bool schedule = false;
-};
 
 struct Run {
   std::shared_ptr<nn::Sequential> model;
@@ -79,8 +57,7 @@ Run setup(const Config& c, const data::Dataset& training, const data::Dataset& t
   r.model = nn::mlp({xg_test::features, 20, xg_test::classes}, "sigmoid", init);
   if (parallel && dist::rank() != 0)
     for (Tensor p : r.model->parameters()) p.mutable_value() += 0.5;
-  optim::Regularization reg{c.l2, 0.0, training.size(), r.model->weights()};
-  r.optimizer = optim::make_optimizer(c.optimizer, r.model->parameters(), c.lr, c.momentum, reg);
+  r.optimizer = xg_test::optimizer_for(c, *r.model, training.size());
   r.cost = make_cost(c.cost);
   train::FitOptions& o = r.options;
   o.data_parallel = parallel;
@@ -100,16 +77,6 @@ Run setup(const Config& c, const data::Dataset& training, const data::Dataset& t
   return r;
 }
 
-double max_rel_diff(const nn::Module& a, const nn::Module& b) {
-  const auto pa = a.parameters(), pb = b.parameters();
-  double worst = 0;
-  for (std::size_t k = 0; k < pa.size(); ++k) {
-    const double scale = std::fmax(1e-30, xt::amax(xt::abs(pa[k].value()))());
-    worst = std::fmax(worst, xt::amax(xt::abs(pa[k].value() - pb[k].value()))() / scale);
-  }
-  return worst;
-}
-
 void check(const Config& c) {
   const data::Dataset training = xg_test::synthetic(c.samples, 1), test = xg_test::synthetic(97, 2);
   Run parallel = setup(c, training, test, true);
@@ -119,10 +86,10 @@ void check(const Config& c) {
   const train::History ha =
       train::fit(*alone.model, *alone.cost, *alone.optimizer, training, alone.options);
 
-  const double diff = max_rel_diff(*parallel.model, *alone.model);
+  const double diff = xg_test::max_relative_difference(*parallel.model, *alone.model);
   require(dist::in_sync(parallel.model->parameters()), c.name + ": ranks hold the same weights");
   require(diff <= tolerance,
-          c.name + ": weights differ from one process by " + sci(diff) + " (relative)");
+          c.name + ": weights differ from one process by " + number(diff) + " (relative)");
   require(hp.epochs.size() == ha.epochs.size() && hp.stop_reason == ha.stop_reason,
           c.name + ": the same epochs and stop reason");
   for (std::size_t e = 0; e < hp.epochs.size(); ++e) {
@@ -174,10 +141,10 @@ void check_resume(bool first_parallel, bool second_parallel) {
   require(ck.resume(dir, second.options).epoch == 2, "resume after epoch 2");
   second.options.epochs = 2;
   train::fit(*second.model, *second.cost, *second.optimizer, training, second.options);
-  const double diff = max_rel_diff(*second.model, *whole.model);
+  const double diff = xg_test::max_relative_difference(*second.model, *whole.model);
   const std::string what = std::string(first_parallel ? "data-parallel" : "alone") +
                            " checkpoint, resumed " + (second_parallel ? "data-parallel" : "alone");
-  require(diff <= tolerance, what + ": differs from the uninterrupted run by " + sci(diff));
+  require(diff <= tolerance, what + ": differs from the uninterrupted run by " + number(diff));
   dist::sum(0.0);
   if (dist::rank() == 0) {
     std::filesystem::remove_all(dir);

@@ -25,13 +25,22 @@
 
 namespace xg::train {
 
-/// More resumable state, saved and restored as text under a name.
+/// More resumable state, saved and restored as text under a name. A
+/// provider either restores its state (`restore`) or, for a setting the
+/// resuming run must already share with the saved one, only checks it
+/// (`verify`): never both.
 struct StateProvider {
-  /// The state now, as text.
+  /// The state now, as text. A verifying provider may return "" to save
+  /// nothing (a setting that is off).
   std::function<std::string()> save;
   /// Restores save()'s text; throws xg::error for a text it cannot use (then
   /// it must not have changed anything).
   std::function<void(const std::string&)> restore;
+  /// Compares the saved text ("" if the checkpoint has none) with this run's
+  /// and throws xg::error to refuse the checkpoint; resume() calls it before
+  /// it changes anything and passes the refusal on as an xg::value_error
+  /// that starts with the checkpoint's manifest path.
+  std::function<void(const std::string&)> verify;
 };
 
 /// What resume() found.
@@ -51,15 +60,19 @@ class Checkpointer {
   /// Free-form JSON text saved with every checkpoint (the run's settings),
   /// returned by resume(). value_error if it is not valid JSON.
   void set_settings(const std::string& settings_json);
-  /// Registers more state under `name` (value_error if empty or taken).
-  /// Every checkpoint saves it; resume() restores it and refuses a
-  /// checkpoint that lacks it.
+  /// Registers more state under `name`: value_error if the name is empty,
+  /// taken or "augment" (FitOptions::transform's state, which attach and
+  /// resume register), or the provider lacks save or has not exactly one of
+  /// restore and verify. Every checkpoint saves it; resume() restores it
+  /// (refusing a checkpoint that lacks it) or has it verified.
   void add_state(const std::string& name, StateProvider provider);
 
   /// Restores the checkpoint in `dir` into the model, the optimizer and the
-  /// registered states, and sets `options` to continue the run exactly:
-  /// first_epoch, rng (this Checkpointer's engine), resume_order and
-  /// resume_progress (pointing into this object, which must outlive fit).
+  /// registered states, once the verifying ones accept it (among them
+  /// "augment": options.transform and augment_seed must be the saved run's),
+  /// and sets `options` to continue the run exactly: first_epoch, rng (this
+  /// Checkpointer's engine), resume_order and resume_progress (pointing into
+  /// this object, which must outlive fit).
   /// options.epochs is left alone: it counts the epochs still to run.
   /// io_error naming the file and the field for any problem with the files;
   /// the model and optimizer are unchanged when reading fails.
@@ -69,13 +82,18 @@ class Checkpointer {
   /// options.seed unless resumed) and save a checkpoint after every epoch
   /// into the directory given to the constructor, before any on_epoch_end
   /// already set (which still decides whether to go on).
+  /// Registers options.transform and augment_seed as the "augment" state.
   void attach(FitOptions& options);
 
   /// Saves a checkpoint into `dir` now, as after epoch `record.epoch` with
-  /// fit's `state` (what attach's callback does).
+  /// fit's `state` and every registered state (what attach's callback does).
   void save(const std::string& dir, const EpochRecord& record, const FitState& state) const;
 
  private:
+  /// add_state, and for `own` (the Checkpointer's own "augment" state) the
+  /// reserved name allowed and a provider of the same name replaced.
+  void register_state(const std::string& name, StateProvider provider, bool own);
+
   nn::Sequential& model_;
   optim::Optimizer& optimizer_;
   std::string dir_;

@@ -69,9 +69,6 @@ struct FitState {
   const std::vector<std::size_t>& order;
   /// Early stopping's and the schedule's counts after this epoch.
   const FitProgress& progress;
-  /// FitOptions::transform and augment_seed (what a resumed run must repeat).
-  const data::Transform* transform = nullptr;
-  std::uint64_t augment_seed = 0;
 };
 
 struct FitOptions {
