@@ -6,11 +6,11 @@
 //
 // Conventions:
 //  - sizes are the layer widths, input first: {784, 30, 10} is the book's 784-30-10 net.
-//  - every hidden layer is sigmoid ("activation" is "sigmoid"); so is the output
-//    layer, except for 11–13 ("output" is "softmax").
+//  - every hidden layer of 1–10 is sigmoid ("activation" is "sigmoid"), 11–13 use
+//    "relu"; the output layer is sigmoid, except for 11–13 ("output" is "softmax").
 //  - cost is "quadratic" or "cross-entropy" (1–10) or "log-likelihood" (11–13); init is "large"
-//  (weights and biases
-//    N(0, 1), chapter 1) or "default" (weights N(0, 1/n_in), biases N(0, 1), chapter 3).
+//    (weights and biases N(0, 1), chapter 1), "default" (weights N(0, 1/n_in), biases
+//    N(0, 1), chapter 3) or "he" (11–13: weights N(0, 2/n_in)).
 //  - lambda is the L2 coefficient λ of the book's (λ/2n) Σ w², with n = train_size.
 //  - train_size is 50000 (the book's training split) or 1000 (its first 1,000 images,
 //    the overfitting runs #5 and #6); eval_set is "test" or "validation".
@@ -28,9 +28,9 @@ namespace xg::book {
 struct Experiment {
   int id;                          ///< 1..10 the row of the book.md table; 11..13 the paper's
   std::vector<std::size_t> sizes;  ///< layer widths, input first
-  std::string activation;          ///< "sigmoid"
+  std::string activation;          ///< "sigmoid" (1–10) | "relu" (11–13)
   std::string cost;                ///< "quadratic" | "cross-entropy"
-  std::string init;                ///< "large" | "default"
+  std::string init;                ///< "large" | "default" | "he"
   double eta;                      ///< learning rate η
   double lambda;                   ///< L2 coefficient λ (0 = none)
   int epochs;
