@@ -118,6 +118,18 @@ double max(double local);
 std::size_t bucket_bytes();
 void set_bucket_bytes(std::size_t bytes);
 
+/// Whether allreduce, average_gradients and broadcast may move data through
+/// node-shared memory (MPI-3 shared windows) instead of MPI messages when
+/// every rank of the job is on one machine (default on; the environment
+/// variable XGRAD_DIST_SHM=0 turns it off at the first collective). Every
+/// rank must use the same setting (dist_error at the next collective
+/// otherwise). Results are the same bits on every rank either way; the sums
+/// may differ from the message path's by rounding (another summation order).
+void set_shared_memory(bool on);
+/// Whether the collectives use shared memory now: the setting is on, the job
+/// is distributed and all its ranks share one node.
+bool shared_memory();
+
 /// Rows [begin, end) of a global mini-batch.
 struct Shard {
   std::size_t begin = 0;

@@ -47,49 +47,54 @@ double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool co
   }
   mine[n] = static_cast<Scalar>(local_rows);
   std::vector<Scalar> header(n + 1, Scalar(0));
-  detail::for_each_window(sizes, detail::window_elements(),
-                          [&](const std::vector<detail::Piece>& pieces, std::size_t) {
-                            std::size_t count = 0;
-                            for (const auto& p : pieces) count += p.count;
-                            Scalar* buf = detail::window_buffer(count);
-                            Scalar* at = buf;
-                            for (const auto& p : pieces) {
-                              if (p.index == 0) {
-                                std::memcpy(at, mine.data() + p.first, p.count * sizeof(Scalar));
-                              } else if (mine[p.index - 1] != Scalar(0)) {
-                                const Scalar* g = params[p.index - 1].grad().data() + p.first;
-                                for (std::size_t k = 0; k < p.count; ++k) at[k] = g[k] * scale;
-                              } else {
-                                std::fill(at, at + p.count, Scalar(0));
-                              }
-                              at += p.count;
-                            }
-                            backend::sum_scalars(buf, count);
-                            at = buf;
-                            for (const auto& p : pieces) {
-                              if (p.index == 0) {
-                                std::memcpy(header.data() + p.first, at, p.count * sizeof(Scalar));
-                              } else {
-                                Tensor t = params[p.index - 1];
-                                if (header[p.index - 1] == Scalar(0)) {
-                                  t.zero_grad();  // no rank reached it: every rank skips it
-                                } else {
-                                  Node& node = *t.node();
-                                  if (!node.has_grad) {
-                                    node.grad = Array::from_shape(node.value.shape());
-                                    node.has_grad = true;
-                                  }
-                                  Scalar* out = node.grad.data() + p.first;
-                                  if (divisor != Scalar(1))
-                                    for (std::size_t k = 0; k < p.count; ++k)
-                                      out[k] = at[k] / divisor;
-                                  else
-                                    std::memcpy(out, at, p.count * sizeof(Scalar));
-                                }
-                              }
-                              at += p.count;
-                            }
-                          });
+  detail::for_each_window(
+      sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
+        std::size_t count = 0;
+        for (const auto& p : pieces) count += p.count;
+        auto pack = [&](Scalar* at) {
+          for (const auto& p : pieces) {
+            if (p.index == 0) {
+              std::memcpy(at, mine.data() + p.first, p.count * sizeof(Scalar));
+            } else if (mine[p.index - 1] != Scalar(0)) {
+              const Scalar* g = params[p.index - 1].grad().data() + p.first;
+              if (scale == Scalar(1))
+                std::memcpy(at, g, p.count * sizeof(Scalar));
+              else
+                for (std::size_t k = 0; k < p.count; ++k) at[k] = g[k] * scale;
+            } else {
+              std::fill(at, at + p.count, Scalar(0));
+            }
+            at += p.count;
+          }
+        };
+        // The result may come in several ranges (one per rank's slice), in
+        // stream order: the header is complete before any gradient it counts.
+        auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t n_part) {
+          detail::for_each_part(
+              pieces, lo, n_part, from, [&](const detail::Piece& p, const Scalar* at) {
+                if (p.index == 0) {
+                  std::memcpy(header.data() + p.first, at, p.count * sizeof(Scalar));
+                  return;
+                }
+                Tensor t = params[p.index - 1];
+                if (header[p.index - 1] == Scalar(0)) {
+                  t.zero_grad();  // no rank reached it: every rank skips it
+                  return;
+                }
+                Node& node = *t.node();
+                if (!node.has_grad) {
+                  node.grad = Array::from_shape(node.value.shape());
+                  node.has_grad = true;
+                }
+                Scalar* out = node.grad.data() + p.first;
+                if (divisor != Scalar(1))
+                  for (std::size_t k = 0; k < p.count; ++k) out[k] = at[k] / divisor;
+                else
+                  std::memcpy(out, at, p.count * sizeof(Scalar));
+              });
+        };
+        detail::sum_window(count, pack, unpack);
+      });
   return static_cast<double>(header[n]);
 }
 

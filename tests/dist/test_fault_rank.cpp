@@ -9,6 +9,9 @@
 //   kill R     rank R is killed by SIGKILL in the middle (no chance to clean up)
 //   shapes     the last rank passes differently shaped arrays to allreduce
 //   rows       the ranks' shards do not add up to the global batch
+//   shm        the last rank turns node-shared memory off, the others not
+// With XGRAD_DIST_SHM=0 in the environment the same faults go through the
+// message path (test_faults.sh runs both).
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -25,6 +28,7 @@ namespace {
 int steps(const std::string& mode, int victim) {
   Tensor w(Array(xt::zeros<Scalar>({30, 784})), true), b(Array(xt::zeros<Scalar>({30})), true);
   const std::vector<Tensor> params{w, b};
+  if (mode == "shm" && dist::rank() == victim) dist::set_shared_memory(false);
   for (int step = 0; step < 50; ++step) {
     w.zero_grad();
     b.zero_grad();
