@@ -5,7 +5,9 @@
 //
 // For each size it repeats one allreduce of a gradient-sized array for about
 // --seconds and prints the mean time per call (the slowest rank's) and the
-// time per byte. Sizes include the gradients of 784-30-10 and 784-800-10.
+// time per byte, through node-shared memory (when every rank is on one
+// machine and XGRAD_DIST_SHM is not 0) and through MPI messages. Sizes
+// include the gradients of 784-30-10 and 784-800-10.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -26,13 +28,15 @@ int main(int argc, char** argv) {
     }
     const bool talk = dist::rank() == 0;
     if (talk)
-      fmt::print("{} rank(s), {}-byte Scalars, buckets of {} bytes\n{:>12} {:>12} {:>14} {:>10}\n",
-                 dist::size(), sizeof(Scalar), dist::bucket_bytes(), "elements", "bytes",
-                 "us per call", "ns/byte");
-    for (std::size_t n : {std::size_t{1}, std::size_t{128}, std::size_t{4096}, std::size_t{23860},
-                          std::size_t{131072}, std::size_t{636010}, std::size_t{2097152}}) {
-      std::vector<Array> arrays{Array(xt::ones<Scalar>({n}))};
-      dist::allreduce(arrays);  // warm-up: connections, buffers
+      fmt::print(
+          "{} rank(s), {}-byte Scalars, buckets of {} bytes; shared memory {}\n"
+          "{:>10} {:>10} | {:>12} {:>8} | {:>12} {:>8}\n",
+          dist::size(), sizeof(Scalar), dist::bucket_bytes(),
+          dist::shared_memory() ? "available" : "not available (XGRAD_DIST_SHM=0 or several nodes)",
+          "elements", "bytes", "shm us/call", "ns/byte", "msg us/call", "ns/byte");
+    // Mean seconds per allreduce of n elements (the slowest rank's).
+    auto time_calls = [&](std::vector<Array>& arrays) {
+      dist::allreduce(arrays);  // warm-up: connections, buffers, shared window
       // Rank 0 decides when to stop, so that every rank makes the same calls.
       std::size_t calls = 0;
       const auto t0 = std::chrono::steady_clock::now();
@@ -43,11 +47,21 @@ int main(int argc, char** argv) {
         elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         more = dist::max(talk && elapsed < budget ? 1.0 : 0.0) > 0;
       }
-      const double per_call = dist::max(elapsed) / static_cast<double>(calls);
+      return dist::max(elapsed) / static_cast<double>(calls);
+    };
+    const bool shared = dist::shared_memory();
+    for (std::size_t n : {std::size_t{1}, std::size_t{128}, std::size_t{4096}, std::size_t{23860},
+                          std::size_t{131072}, std::size_t{636010}, std::size_t{2097152}}) {
+      std::vector<Array> arrays{Array(xt::ones<Scalar>({n}))};
+      double on = 0;
+      if (shared) on = time_calls(arrays);
+      dist::set_shared_memory(false);
+      const double off = time_calls(arrays);
+      dist::set_shared_memory(shared);
       const double bytes = static_cast<double>(n * sizeof(Scalar));
       if (talk)
-        fmt::print("{:>12} {:>12} {:>14.2f} {:>10.3f}\n", n, n * sizeof(Scalar), per_call * 1e6,
-                   per_call * 1e9 / bytes);
+        fmt::print("{:>10} {:>10} | {:>12.2f} {:>8.3f} | {:>12.2f} {:>8.3f}\n", n,
+                   n * sizeof(Scalar), on * 1e6, on * 1e9 / bytes, off * 1e6, off * 1e9 / bytes);
     }
     return 0;
   });

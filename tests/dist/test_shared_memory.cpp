@@ -15,6 +15,7 @@
 // A failed check throws: dist::run prints it with the rank and ends the job.
 #include <cmath>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -82,6 +83,12 @@ double difference(const std::vector<Array>& a, const std::vector<Array>& b) {
   return worst;
 }
 
+std::string text(double d) {
+  std::ostringstream s;
+  s << d;
+  return s.str();
+}
+
 bool same_bits(const std::vector<Array>& a, const std::vector<Array>& b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     for (std::size_t k = 0; k < a[i].size(); ++k)
@@ -135,9 +142,8 @@ Results run_all(bool shared, const std::string& label) {
   require(dist::in_sync(as_tensors(out.sum)) && dist::in_sync(as_tensors(out.mean)),
           label + ": allreduce leaves the same bits on every rank");
   const double d = difference(out.sum, plain);
-  require(
-      shared || !distributed ? same_bits(out.sum, plain) : d <= tolerance,
-      label + ": allreduce sums are the rank-order sums (difference " + std::to_string(d) + ")");
+  require(shared || !distributed ? same_bits(out.sum, plain) : d <= tolerance,
+          label + ": allreduce sums are the rank-order sums (difference " + text(d) + ")");
   for (std::size_t a = 0; a < plain.size(); ++a)
     for (std::size_t k = 0; k < plain[a].size(); ++k)
       require(out.mean[a](k) == out.sum[a](k) / static_cast<Scalar>(ranks),
@@ -202,7 +208,7 @@ int main(int argc, char** argv) {
                                std::make_pair(&shared.gradients, &messages.gradients)}) {
         const double d = difference(*pair.first, *pair.second);
         require(dist::size() < 3 ? same_bits(*pair.first, *pair.second) : d <= tolerance,
-                buckets + ": both paths agree (difference " + std::to_string(d) + ")");
+                buckets + ": both paths agree (difference " + text(d) + ")");
       }
       require(same_bits(shared.broadcast, messages.broadcast), buckets + ": both broadcasts agree");
       if (talk)
