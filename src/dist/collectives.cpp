@@ -125,22 +125,19 @@ void allreduce(std::vector<Array>& arrays, Op op) {
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t n = 0;
         for (const auto& p : pieces) n += p.count;
-        auto pack = [&](Scalar* at) {
-          for (const auto& p : pieces) {
-            std::memcpy(at, arrays[p.index].data() + p.first, p.count * sizeof(Scalar));
-            at += p.count;
-          }
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(to + at, arrays[p.index].data() + p.first, p.count * sizeof(Scalar));
+          });
         };
         auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t count) {
-          detail::for_each_part(pieces, lo, count, from,
-                                [&](const detail::Piece& p, const Scalar* at) {
-                                  Scalar* out = arrays[p.index].data() + p.first;
-                                  if (op == Op::mean)
-                                    for (std::size_t k = 0; k < p.count; ++k)
-                                      out[k] = at[k] / ranks;
-                                  else
-                                    std::memcpy(out, at, p.count * sizeof(Scalar));
-                                });
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            Scalar* out = arrays[p.index].data() + p.first;
+            if (op == Op::mean)
+              for (std::size_t k = 0; k < p.count; ++k) out[k] = from[at + k] / ranks;
+            else
+              std::memcpy(out, from + at, p.count * sizeof(Scalar));
+          });
         };
         detail::sum_window(n, pack, unpack);
       });
@@ -160,17 +157,15 @@ void broadcast_arrays(std::vector<Array*> arrays, int root) {
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t n = 0;
         for (const auto& p : pieces) n += p.count;
-        auto pack = [&](Scalar* at) {
-          for (const auto& p : pieces) {
-            std::memcpy(at, arrays[p.index]->data() + p.first, p.count * sizeof(Scalar));
-            at += p.count;
-          }
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(to + at, arrays[p.index]->data() + p.first, p.count * sizeof(Scalar));
+          });
         };
         auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t count) {
-          detail::for_each_part(
-              pieces, lo, count, from, [&](const detail::Piece& p, const Scalar* at) {
-                std::memcpy(arrays[p.index]->data() + p.first, at, p.count * sizeof(Scalar));
-              });
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(arrays[p.index]->data() + p.first, from + at, p.count * sizeof(Scalar));
+          });
         };
         detail::broadcast_window(n, root, pack, unpack);
       });

@@ -35,24 +35,25 @@ Scalar* window_buffer(std::size_t n);
 /// bucket_bytes() in Scalars (at least 1).
 std::size_t window_elements();
 
-/// Writes this rank's n Scalars of a window into `to`.
-using Pack = std::function<void(Scalar* to)>;
+/// Writes elements [lo, lo + n) of this rank's window at `to`.
+using Pack = std::function<void(Scalar* to, std::size_t lo, std::size_t n)>;
 /// Receives elements [lo, lo + n) of a window's result at `from`.
 using Unpack = std::function<void(const Scalar* from, std::size_t lo, std::size_t n)>;
 /// Whether the collectives go through node-shared memory (shared.cpp): the
 /// setting is on, the job is distributed and every rank is on this node.
 bool use_shared();
-/// Sums one window of n Scalars over the ranks: pack() fills this rank's
-/// contribution, unpack() receives the sum (the same bits on every rank) in
-/// one or more ranges, in increasing order of lo, covering [0, n).
+/// Sums one window of n Scalars over the ranks: pack() gives this rank's
+/// contribution and unpack() receives the sum (the same bits on every rank),
+/// each in one or more ranges in no particular order, together covering
+/// [0, n) once. pack() of a range runs before unpack() of the same range.
 void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack);
 /// Copies root's window to every rank: pack() runs on root only, unpack()
 /// on every other rank (ranges as in sum_window).
 void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack);
-/// Calls fn(part, from) for the parts of `pieces` (laid end to end from 0)
+/// Calls fn(part, at) for the parts of `pieces` (laid end to end from 0)
 /// that overlap [lo, lo + n): part is the piece narrowed to the overlap and
-/// `from` points at its first element within `src` (which starts at lo).
+/// `at` its offset from lo.
 void for_each_part(const std::vector<Piece>& pieces, std::size_t lo, std::size_t n,
-                   const Scalar* src, const std::function<void(const Piece&, const Scalar*)>& fn);
+                   const std::function<void(const Piece&, std::size_t)>& fn);
 
 }  // namespace xg::dist::detail

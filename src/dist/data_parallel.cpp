@@ -31,8 +31,9 @@ namespace {
 // over the ranks and unpacks it. The header holds, per parameter, how many
 // ranks contributed a gradient (so that a parameter no rank reached keeps no
 // gradient, as in one process), then the sum of the ranks' local rows (for
-// the shard check). The header comes first in the stream, so a parameter's
-// count is always reduced before its gradient is unpacked.
+// the shard check). The sums may arrive in any order (one range per rank's
+// slice on the shared-memory path), so every gradient is unpacked and the
+// ones no rank reached are dropped at the end, when the header is complete.
 // Returns the reduced row total.
 double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool contributes,
                         double local_rows, Scalar divisor) {
@@ -51,50 +52,47 @@ double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool co
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t count = 0;
         for (const auto& p : pieces) count += p.count;
-        auto pack = [&](Scalar* at) {
-          for (const auto& p : pieces) {
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t n_part) {
+          detail::for_each_part(pieces, lo, n_part, [&](const detail::Piece& p, std::size_t at) {
+            Scalar* out = to + at;
             if (p.index == 0) {
-              std::memcpy(at, mine.data() + p.first, p.count * sizeof(Scalar));
+              std::memcpy(out, mine.data() + p.first, p.count * sizeof(Scalar));
             } else if (mine[p.index - 1] != Scalar(0)) {
               const Scalar* g = params[p.index - 1].grad().data() + p.first;
               if (scale == Scalar(1))
-                std::memcpy(at, g, p.count * sizeof(Scalar));
+                std::memcpy(out, g, p.count * sizeof(Scalar));
               else
-                for (std::size_t k = 0; k < p.count; ++k) at[k] = g[k] * scale;
+                for (std::size_t k = 0; k < p.count; ++k) out[k] = g[k] * scale;
             } else {
-              std::fill(at, at + p.count, Scalar(0));
+              std::fill(out, out + p.count, Scalar(0));
             }
-            at += p.count;
-          }
+          });
         };
-        // The result may come in several ranges (one per rank's slice), in
-        // stream order: the header is complete before any gradient it counts.
         auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t n_part) {
-          detail::for_each_part(
-              pieces, lo, n_part, from, [&](const detail::Piece& p, const Scalar* at) {
-                if (p.index == 0) {
-                  std::memcpy(header.data() + p.first, at, p.count * sizeof(Scalar));
-                  return;
-                }
-                Tensor t = params[p.index - 1];
-                if (header[p.index - 1] == Scalar(0)) {
-                  t.zero_grad();  // no rank reached it: every rank skips it
-                  return;
-                }
-                Node& node = *t.node();
-                if (!node.has_grad) {
-                  node.grad = Array::from_shape(node.value.shape());
-                  node.has_grad = true;
-                }
-                Scalar* out = node.grad.data() + p.first;
-                if (divisor != Scalar(1))
-                  for (std::size_t k = 0; k < p.count; ++k) out[k] = at[k] / divisor;
-                else
-                  std::memcpy(out, at, p.count * sizeof(Scalar));
-              });
+          detail::for_each_part(pieces, lo, n_part, [&](const detail::Piece& p, std::size_t at) {
+            const Scalar* in = from + at;
+            if (p.index == 0) {
+              std::memcpy(header.data() + p.first, in, p.count * sizeof(Scalar));
+              return;
+            }
+            Node& node = *params[p.index - 1].node();
+            if (!node.has_grad) {
+              node.grad = Array::from_shape(node.value.shape());
+              node.has_grad = true;
+            }
+            Scalar* out = node.grad.data() + p.first;
+            if (divisor != Scalar(1))
+              for (std::size_t k = 0; k < p.count; ++k) out[k] = in[k] / divisor;
+            else
+              std::memcpy(out, in, p.count * sizeof(Scalar));
+          });
         };
         detail::sum_window(count, pack, unpack);
       });
+  for (std::size_t i = 0; i < n; ++i) {
+    Tensor t = params[i];
+    if (header[i] == Scalar(0)) t.zero_grad();  // no rank reached it: every rank skips it
+  }
   return static_cast<double>(header[n]);
 }
 

@@ -1,17 +1,23 @@
 // One window of a collective, moved either by MPI messages or, when every
 // rank is on one machine, through node-shared memory (MPI-3 shared windows,
 // backend::shared_*). The shared allreduce is a reduce-scatter and an
-// allgather by loads and stores:
-//   1. every rank packs its window into its own segment;        fence
-//   2. rank r sums slice r of all segments, in rank order 0..P−1, into
-//      slice r of its own segment;                              fence
-//   3. every rank unpacks slice q from rank q's segment, q = 0..P−1; fence
+// allgather by loads and stores; rank r owns slice r of the window:
+//   1. every rank packs its window, except its own slice, into its segment;
+//                                                                   fence
+//   2. rank r sums slice r over the ranks in rank order 0..P−1 (its own
+//      contribution packed block by block into a small local buffer, the
+//      others' read from their segments), stores the sum in its segment's
+//      slice r and unpacks it straight from the local buffer;      fence
+//   3. every rank unpacks slice q from rank q's segment, q ≠ r.
 // Each slice is summed once, by one rank, in a fixed order, so every rank
-// gets the same bits and they do not depend on timing. The last fence keeps a
-// rank's next pack from overwriting a slice another rank is still reading.
-// Each byte is copied three times (pack, sum, unpack) against Open MPI's
-// message path through its shared-memory transport, which here copies
-// through small fragments without single-copy (docs/distributed.md).
+// gets the same bits and they do not depend on timing. Each segment holds two
+// buffers used by turns: a rank's next collective writes into the other one,
+// so it cannot overwrite a slice another rank is still reading (that rank has
+// not passed the next collective's first fence yet), and no third fence is
+// needed. Per rank and window of b bytes this copies about b (pack), reads
+// (P−1)·b/P and writes b/P (sum) and copies b (unpack), against Open MPI's
+// message path, which here goes through its shared-memory transport in small
+// fragments without single-copy (docs/distributed.md).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -42,22 +48,50 @@ std::size_t slice_begin(std::size_t n, int r, int ranks) {
   return std::min(n, at / 8 * 8);
 }
 
-// to[k] = Σ_q segments[q][k] for k in [lo, hi), q in rank order. `to` is
-// this rank's segment, also one of the summands: a block is summed into a
-// local buffer and then stored.
-void sum_slice(Scalar* to, std::size_t lo, std::size_t hi, int ranks) {
+// Window elements per buffer in the segments (each holds two), the same on
+// every rank since every rank reserves for the same windows; and which
+// buffer the next collective uses.
+std::size_t buffer_elements = 0;
+int turn = 0;
+
+// Rank q's buffer for this collective, after reserving n elements.
+Scalar* buffer_of(int q, int which) {
+  return backend::shared_segment(q) + static_cast<std::size_t>(which) * buffer_elements;
+}
+int take_turn(std::size_t n) {
+  if (n > buffer_elements) {
+    // Growing reallocates the window (collective); the fence first lets every
+    // rank finish reading the old one.
+    if (buffer_elements) backend::shared_fence();
+    constexpr std::size_t page = 4096 / sizeof(Scalar);
+    buffer_elements = (n + page - 1) / page * page;
+    backend::shared_reserve(2 * buffer_elements);
+  }
+  turn ^= 1;
+  return turn;
+}
+
+// The sum of slice [lo, hi) in rank order into this rank's buffer `to` and
+// out through unpack(); this rank's contribution is packed block by block
+// into a local buffer instead of going through its segment.
+void sum_slice(std::size_t lo, std::size_t hi, int which, const detail::Pack& pack,
+               const detail::Unpack& unpack) {
+  const int ranks = backend::size(), me = backend::rank();
   constexpr std::size_t block = 512;
+  alignas(64) Scalar own[block];
   alignas(64) Scalar acc[block];
-  const Scalar* first = backend::shared_segment(0);
   for (std::size_t k = lo; k < hi; k += block) {
     const std::size_t m = std::min(block, hi - k);
-    const Scalar* a = first + k;
-    for (std::size_t j = 0; j < m; ++j) acc[j] = a[j];
-    for (int q = 1; q < ranks; ++q) {
-      const Scalar* b = backend::shared_segment(q) + k;
-      for (std::size_t j = 0; j < m; ++j) acc[j] += b[j];
+    pack(own, k, m);
+    for (int q = 0; q < ranks; ++q) {
+      const Scalar* b = q == me ? own : buffer_of(q, which) + k;
+      if (q == 0)
+        for (std::size_t j = 0; j < m; ++j) acc[j] = b[j];
+      else
+        for (std::size_t j = 0; j < m; ++j) acc[j] += b[j];
     }
-    std::memcpy(to + k, acc, m * sizeof(Scalar));
+    std::memcpy(buffer_of(me, which) + k, acc, m * sizeof(Scalar));
+    unpack(acc, k, m);
   }
 }
 }  // namespace
@@ -73,43 +107,43 @@ bool use_shared() { return setting_on() && is_distributed() && backend::shared_p
 void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack) {
   if (!use_shared()) {
     Scalar* buf = window_buffer(n);
-    pack(buf);
+    pack(buf, 0, n);
     backend::sum_scalars(buf, n);
     unpack(buf, 0, n);
     return;
   }
   const int ranks = backend::size(), me = backend::rank();
-  backend::shared_reserve(n);
-  Scalar* mine = backend::shared_segment(me);
-  pack(mine);
+  const int which = take_turn(n);
+  const std::size_t lo = slice_begin(n, me, ranks), hi = slice_begin(n, me + 1, ranks);
+  Scalar* mine = buffer_of(me, which);
+  if (lo > 0) pack(mine, 0, lo);
+  if (n > hi) pack(mine + hi, hi, n - hi);
   backend::shared_fence();
-  sum_slice(mine, slice_begin(n, me, ranks), slice_begin(n, me + 1, ranks), ranks);
+  sum_slice(lo, hi, which, pack, unpack);
   backend::shared_fence();
   for (int q = 0; q < ranks; ++q) {
-    const std::size_t lo = slice_begin(n, q, ranks), hi = slice_begin(n, q + 1, ranks);
-    if (hi > lo) unpack(backend::shared_segment(q) + lo, lo, hi - lo);
+    const std::size_t q_lo = slice_begin(n, q, ranks), q_hi = slice_begin(n, q + 1, ranks);
+    if (q != me && q_hi > q_lo) unpack(buffer_of(q, which) + q_lo, q_lo, q_hi - q_lo);
   }
-  backend::shared_fence();
 }
 
 void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack) {
   const bool is_root = backend::rank() == root;
   if (!use_shared()) {
     Scalar* buf = window_buffer(n);
-    if (is_root) pack(buf);
+    if (is_root) pack(buf, 0, n);
     backend::broadcast(buf, n, root);
     if (!is_root) unpack(buf, 0, n);
     return;
   }
-  backend::shared_reserve(n);
-  if (is_root) pack(backend::shared_segment(root));
+  const int which = take_turn(n);
+  if (is_root) pack(buffer_of(root, which), 0, n);
   backend::shared_fence();
-  if (!is_root) unpack(backend::shared_segment(root), 0, n);
-  backend::shared_fence();
+  if (!is_root) unpack(buffer_of(root, which), 0, n);
 }
 
 void for_each_part(const std::vector<Piece>& pieces, std::size_t lo, std::size_t n,
-                   const Scalar* src, const std::function<void(const Piece&, const Scalar*)>& fn) {
+                   const std::function<void(const Piece&, std::size_t)>& fn) {
   const std::size_t hi = lo + n;
   std::size_t at = 0;
   for (const Piece& p : pieces) {
@@ -118,7 +152,7 @@ void for_each_part(const std::vector<Piece>& pieces, std::size_t lo, std::size_t
     if (p_hi <= lo) continue;
     if (p_lo >= hi) break;
     const std::size_t a = std::max(lo, p_lo), b = std::min(hi, p_hi);
-    fn(Piece{p.index, p.first + (a - p_lo), b - a}, src + (a - lo));
+    fn(Piece{p.index, p.first + (a - p_lo), b - a}, a - lo);
   }
 }
 
