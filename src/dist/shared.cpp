@@ -65,8 +65,9 @@ int take_turn(std::size_t n) {
     if (buffer_elements) backend::shared_fence();
     constexpr std::size_t page = 4096 / sizeof(Scalar);
     buffer_elements = (n + page - 1) / page * page;
-    backend::shared_reserve(2 * buffer_elements);
   }
+  // A no-op unless growing, or in a new Session (whose window starts empty).
+  backend::shared_reserve(2 * buffer_elements);
   turn ^= 1;
   return turn;
 }
@@ -144,12 +145,13 @@ void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& u
 
 void for_each_part(const std::vector<Piece>& pieces, std::size_t lo, std::size_t n,
                    const std::function<void(const Piece&, std::size_t)>& fn) {
+  if (n == 0) return;
   const std::size_t hi = lo + n;
   std::size_t at = 0;
   for (const Piece& p : pieces) {
     const std::size_t p_lo = at, p_hi = at + p.count;
     at = p_hi;
-    if (p_hi <= lo) continue;
+    if (p_hi <= lo || p.count == 0) continue;
     if (p_lo >= hi) break;
     const std::size_t a = std::max(lo, p_lo), b = std::min(hi, p_hi);
     fn(Piece{p.index, p.first + (a - p_lo), b - a}, a - lo);
