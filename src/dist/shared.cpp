@@ -14,10 +14,13 @@
 // buffers used by turns: a rank's next collective writes into the other one,
 // so it cannot overwrite a slice another rank is still reading (that rank has
 // not passed the next collective's first fence yet), and no third fence is
-// needed. Per rank and window of b bytes this copies about b (pack), reads
-// (P−1)·b/P and writes b/P (sum) and copies b (unpack), against Open MPI's
-// message path, which here goes through its shared-memory transport in small
-// fragments without single-copy (docs/distributed.md).
+// needed (between collectives the agreement message of agree_on_shapes also
+// holds every rank back until all have finished the previous one; the turns
+// matter between the windows of one collective). Per rank and window of b
+// bytes this packs (P−1)·b/P, sums b/P (reading the others' parts of it,
+// storing the sum twice: segment and result) and copies (P−1)·b/P back,
+// against Open MPI's message path, which here goes through its shared-memory
+// transport in small fragments without single-copy (docs/distributed.md).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>

@@ -193,9 +193,10 @@ void shared_reserve(std::size_t n) {
 Scalar* shared_segment(int q) { return segments.at(static_cast<std::size_t>(q)); }
 
 void shared_fence() {
-  check(MPI_Win_sync(window), "MPI_Win_sync");
+  const bool mapped = window != MPI_WIN_NULL;  // none yet in a new Session
+  if (mapped) check(MPI_Win_sync(window), "MPI_Win_sync");
   check(MPI_Barrier(node), "MPI_Barrier");
-  check(MPI_Win_sync(window), "MPI_Win_sync");
+  if (mapped) check(MPI_Win_sync(window), "MPI_Win_sync");
 }
 
 [[noreturn]] void abort(int code) {
