@@ -19,7 +19,8 @@
 #include "xgrad/tensor.hpp"
 
 // The collectives are called from one thread per process (the one that
-// trains); they share one packing buffer.
+// trains); they share one packing buffer and, on one machine, one shared
+// window.
 namespace xg::dist {
 
 /// A failure of the distributed layer: ranks that disagree (build, shapes,
@@ -93,7 +94,9 @@ enum class Op { sum, mean };
 /// In-place allreduce of arrays, identical in shape and order on every rank
 /// (dist_error naming the first difference otherwise). The arrays are packed
 /// into buckets of at most bucket_bytes() (one contiguous buffer, one
-/// MPI_Allreduce per bucket), so many small tensors cost a few messages.
+/// MPI_Allreduce per bucket), so many small tensors cost a few messages;
+/// when every rank is on one machine the buckets go through node-shared
+/// memory instead (set_shared_memory).
 /// `mean` divides the sum by size(). Every rank receives the same bits.
 void allreduce(std::vector<Array>& arrays, Op op = Op::sum);
 /// The same on the gradients of `params`. A parameter without a gradient on
