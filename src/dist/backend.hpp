@@ -50,6 +50,9 @@ Scalar* shared_segment(int q);
 /// A barrier over the ranks that also orders memory: writes to any segment
 /// before it are seen by every rank after it.
 void shared_fence();
+/// The memory half of shared_fence (MPI_Win_sync), for use around another
+/// synchronising call; nothing before the first window.
+void shared_sync();
 
 /// Ends every process of the job with `code`.
 [[noreturn]] void abort(int code);

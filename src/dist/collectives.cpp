@@ -119,7 +119,7 @@ void allreduce(std::vector<Array>& arrays, Op op) {
     views.push_back(&a);
     sizes.push_back(a.size());
   }
-  detail::agree_on_shapes("allreduce", views, {});
+  detail::Agreement agreement([&] { detail::agree_on_shapes("allreduce", views, {}); });
   const Scalar ranks = static_cast<Scalar>(size());
   detail::for_each_window(
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
@@ -139,8 +139,9 @@ void allreduce(std::vector<Array>& arrays, Op op) {
               std::memcpy(out, from + at, p.count * sizeof(Scalar));
           });
         };
-        detail::sum_window(n, pack, unpack);
+        detail::sum_window(n, pack, unpack, agreement);
       });
+  agreement.run();  // when there was no window (only empty arrays)
 }
 
 namespace {
@@ -152,7 +153,8 @@ void broadcast_arrays(std::vector<Array*> arrays, int root) {
   std::vector<const Array*> views(arrays.begin(), arrays.end());
   std::vector<std::size_t> sizes;
   for (const Array* a : arrays) sizes.push_back(a->size());
-  detail::agree_on_shapes("broadcast", views, {detail::agreed("the root", root)});
+  detail::Agreement agreement(
+      [&] { detail::agree_on_shapes("broadcast", views, {detail::agreed("the root", root)}); });
   detail::for_each_window(
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t n = 0;
@@ -167,8 +169,9 @@ void broadcast_arrays(std::vector<Array*> arrays, int root) {
             std::memcpy(arrays[p.index]->data() + p.first, from + at, p.count * sizeof(Scalar));
           });
         };
-        detail::broadcast_window(n, root, pack, unpack);
+        detail::broadcast_window(n, root, pack, unpack, agreement);
       });
+  agreement.run();  // when there was no window (only empty arrays)
 }
 }  // namespace
 

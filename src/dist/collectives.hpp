@@ -42,14 +42,33 @@ using Unpack = std::function<void(const Scalar* from, std::size_t lo, std::size_
 /// Whether the collectives go through node-shared memory (shared.cpp): the
 /// setting is on, the job is distributed and every rank is on this node.
 bool use_shared();
-/// Sums one window of n Scalars over the ranks: pack() gives this rank's
+/// A collective's agreement check (agree_on_shapes), run exactly once: by
+/// the first window, which on the shared-memory path lets it double as the
+/// barrier after packing, or by run() after the windows when there were none.
+class Agreement {
+ public:
+  explicit Agreement(std::function<void()> check) : check_(std::move(check)) {}
+  void run() {
+    if (done_) return;
+    done_ = true;
+    check_();
+  }
+  bool done() const { return done_; }
+
+ private:
+  std::function<void()> check_;
+  bool done_ = false;
+};
+/// Sums one window of n Scalars over the ranks (running `agreement` first
+/// or, on the shared path, after packing, if it has not run yet): pack() gives this rank's
 /// contribution and unpack() receives the sum (the same bits on every rank),
 /// each in one or more ranges in no particular order, together covering
 /// [0, n) once. pack() of a range runs before unpack() of the same range.
-void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack);
+void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack, Agreement& agreement);
 /// Copies root's window to every rank: pack() runs on root only, unpack()
 /// on every other rank (ranges as in sum_window).
-void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack);
+void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack,
+                      Agreement& agreement);
 /// Calls fn(part, at) for the parts of `pieces` (laid end to end from 0)
 /// that overlap [lo, lo + n): part is the piece narrowed to the overlap and
 /// `at` its offset from lo.

@@ -36,7 +36,7 @@ namespace {
 // ones no rank reached are dropped at the end, when the header is complete.
 // Returns the reduced row total.
 double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool contributes,
-                        double local_rows, Scalar divisor) {
+                        double local_rows, Scalar divisor, detail::Agreement& agreement) {
   const std::size_t n = params.size();
   // `mine` is this rank's header, `header` the reduced one (filled window by
   // window: packing must read the former, unpacking the latter).
@@ -87,8 +87,9 @@ double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool co
               std::memcpy(out, in, p.count * sizeof(Scalar));
           });
         };
-        detail::sum_window(count, pack, unpack);
+        detail::sum_window(count, pack, unpack, agreement);
       });
+  agreement.run();  // (the header makes at least one window: already done)
   for (std::size_t i = 0; i < n; ++i) {
     Tensor t = params[i];
     if (header[i] == Scalar(0)) t.zero_grad();  // no rank reached it: every rank skips it
@@ -106,9 +107,10 @@ std::vector<const Array*> values_of(const std::vector<Tensor>& params) {
 
 void allreduce_gradients(const std::vector<Tensor>& params, Op op) {
   if (!is_distributed()) return;
-  detail::agree_on_shapes("allreduce_gradients", values_of(params), {});
+  const std::vector<const Array*> values = values_of(params);
+  detail::Agreement agreement([&] { detail::agree_on_shapes("allreduce_gradients", values, {}); });
   reduce_gradients(params, Scalar(1), true, 0,
-                   op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1));
+                   op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1), agreement);
 }
 
 void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
@@ -122,13 +124,16 @@ void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows
           std::to_string(local_rows) + " and global_rows = " + std::to_string(global_rows));
     return;
   }
-  detail::agree_on_shapes("average_gradients", values_of(params),
-                          {detail::agreed("global_rows", global_rows)});
+  const std::vector<const Array*> values = values_of(params);
+  detail::Agreement agreement([&] {
+    detail::agree_on_shapes("average_gradients", values,
+                            {detail::agreed("global_rows", global_rows)});
+  });
   // Each rank's gradient is the mean over its own rows; weighting it by its
   // share of the rows makes the sum the mean over all rows, for any split.
   const Scalar scale = static_cast<Scalar>(local_rows) / static_cast<Scalar>(global_rows);
-  const double total =
-      reduce_gradients(params, scale, local_rows > 0, static_cast<double>(local_rows), Scalar(1));
+  const double total = reduce_gradients(params, scale, local_rows > 0,
+                                        static_cast<double>(local_rows), Scalar(1), agreement);
   if (total != static_cast<double>(global_rows))
     throw dist_error("dist: average_gradients: the ranks' local_rows add up to " +
                      std::to_string(static_cast<std::size_t>(total)) + ", not global_rows = " +

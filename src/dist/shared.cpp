@@ -14,9 +14,8 @@
 // buffers used by turns: a rank's next collective writes into the other one,
 // so it cannot overwrite a slice another rank is still reading (that rank has
 // not passed the next collective's first fence yet), and no third fence is
-// needed (between collectives the agreement message of agree_on_shapes also
-// holds every rank back until all have finished the previous one; the turns
-// matter between the windows of one collective). Per rank and window of b
+// needed. A collective's first window packs before the agreement message
+// (agree_on_shapes), which then serves as the first fence. Per rank and window of b
 // bytes this packs (P−1)·b/P, sums b/P (reading the others' parts of it,
 // storing the sum twice: segment and result) and copies (P−1)·b/P back,
 // against Open MPI's message path, which here goes through its shared-memory
@@ -61,7 +60,10 @@ int turn = 0;
 Scalar* buffer_of(int q, int which) {
   return backend::shared_segment(q) + static_cast<std::size_t>(which) * buffer_elements;
 }
-int take_turn(std::size_t n) {
+// The buffer the next window uses (committed to `turn` once every rank has
+// passed the window's first fence: a rank that throws at the agreement
+// keeps its turn in step with ranks that never got there).
+int next_turn(std::size_t n) {
   if (n > buffer_elements) {
     // Growing reallocates the window (collective); the fence first lets every
     // rank finish reading the old one.
@@ -71,8 +73,23 @@ int take_turn(std::size_t n) {
   }
   // A no-op unless growing, or in a new Session (whose window starts empty).
   backend::shared_reserve(2 * buffer_elements);
-  turn ^= 1;
-  return turn;
+  return turn ^ 1;
+}
+
+// The fence after packing. In a collective's first window it is the
+// agreement message itself (an MPI_Allreduce every rank must enter, so it
+// orders like a barrier), between MPI_Win_sync calls: one synchronisation
+// less per collective. Packing before agreeing is harmless: a rank writes
+// only its own segment's idle buffer, and a disagreement throws on every
+// rank before anyone reads it.
+void fence_or_agree(detail::Agreement& agreement) {
+  if (agreement.done()) {
+    backend::shared_fence();
+    return;
+  }
+  backend::shared_sync();
+  agreement.run();
+  backend::shared_sync();
 }
 
 // The sum of slice [lo, hi) in rank order into this rank's buffer `to` and
@@ -108,21 +125,25 @@ namespace detail {
 
 bool use_shared() { return setting_on() && is_distributed() && backend::shared_possible(); }
 
-void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack) {
+void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack, Agreement& agreement) {
   if (!use_shared()) {
+    agreement.run();
     Scalar* buf = window_buffer(n);
     pack(buf, 0, n);
     backend::sum_scalars(buf, n);
     unpack(buf, 0, n);
     return;
   }
+  // Growing the window is collective: only after every rank agreed on n.
+  if (n > buffer_elements) agreement.run();
   const int ranks = backend::size(), me = backend::rank();
-  const int which = take_turn(n);
+  const int which = next_turn(n);
   const std::size_t lo = slice_begin(n, me, ranks), hi = slice_begin(n, me + 1, ranks);
   Scalar* mine = buffer_of(me, which);
   if (lo > 0) pack(mine, 0, lo);
   if (n > hi) pack(mine + hi, hi, n - hi);
-  backend::shared_fence();
+  fence_or_agree(agreement);
+  turn = which;
   sum_slice(lo, hi, which, pack, unpack);
   backend::shared_fence();
   for (int q = 0; q < ranks; ++q) {
@@ -131,18 +152,22 @@ void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack) {
   }
 }
 
-void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack) {
+void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack,
+                      Agreement& agreement) {
   const bool is_root = backend::rank() == root;
   if (!use_shared()) {
+    agreement.run();
     Scalar* buf = window_buffer(n);
     if (is_root) pack(buf, 0, n);
     backend::broadcast(buf, n, root);
     if (!is_root) unpack(buf, 0, n);
     return;
   }
-  const int which = take_turn(n);
+  if (n > buffer_elements) agreement.run();
+  const int which = next_turn(n);
   if (is_root) pack(buffer_of(root, which), 0, n);
-  backend::shared_fence();
+  fence_or_agree(agreement);
+  turn = which;
   if (!is_root) unpack(buffer_of(root, which), 0, n);
 }
 

@@ -29,6 +29,7 @@ bool shared_possible() { return false; }
 void shared_reserve(std::size_t) {}
 Scalar* shared_segment(int) { return nullptr; }
 void shared_fence() {}
+void shared_sync() {}
 [[noreturn]] void abort(int code) { std::exit(code); }
 
 }  // namespace xg::dist::backend

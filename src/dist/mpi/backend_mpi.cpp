@@ -192,6 +192,10 @@ void shared_reserve(std::size_t n) {
 
 Scalar* shared_segment(int q) { return segments.at(static_cast<std::size_t>(q)); }
 
+void shared_sync() {
+  if (window != MPI_WIN_NULL) check(MPI_Win_sync(window), "MPI_Win_sync");
+}
+
 void shared_fence() {
   const bool mapped = window != MPI_WIN_NULL;  // none yet in a new Session
   if (mapped) check(MPI_Win_sync(window), "MPI_Win_sync");
