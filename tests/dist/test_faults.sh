@@ -45,6 +45,7 @@ for shm in 1 0; do
   run "rank 1 throws out of a plain Session" fail "xgrad: rank 1 of 2 failed: an exception left the dist::Session's scope" unwind 1
   run "rank 1 killed by SIGKILL" fail 'rank 1 .*(signal 9|Killed)' kill 1
   run "different shapes" fail 'xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' shapes
+  run "different shapes at step 20" fail "xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' count and shapes" late
   run "shards not covering the batch" fail "local_rows add up to 12, not global_rows = 10" rows
 done
 export XGRAD_DIST_SHM=1  # the program turns it off on the last rank only
