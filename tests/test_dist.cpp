@@ -1,10 +1,12 @@
 // xg::dist in one process (the multi-rank behaviour is tested by the programs
 // in tests/dist/, which ctest runs under mpirun): the shard arithmetic, the
-// bucket windows the collectives pack, the build-fingerprint check, and the
+// bucket windows the collectives pack and the parts of them the shared-memory
+// path hands out, the build-fingerprint check, and the
 // single-process no-op contract that lets callers skip #ifdefs.
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "dist/collectives.hpp"
 #include "xgrad/dist.hpp"
 #include "xgrad/ops.hpp"
 
@@ -138,4 +140,45 @@ TEST_CASE("dist bucket size has a floor of one Scalar", "[dist]") {
   CHECK(dist::bucket_bytes() == sizeof(Scalar));
   dist::set_bucket_bytes(saved);
   CHECK(dist::bucket_bytes() == saved);
+}
+
+TEST_CASE("dist window parts cut pieces at any range, in order, each element once", "[dist]") {
+  // Pieces of three arrays laid end to end: 4 elements of array 0 from 2, 3 of
+  // array 1 from 0, 5 of array 2 from 7 (window elements 0..11).
+  const std::vector<dist::detail::Piece> pieces{{0, 2, 4}, {1, 0, 3}, {2, 7, 5}};
+  std::vector<std::pair<std::size_t, std::size_t>> window;  // (array, element) of each position
+  for (const auto& p : pieces)
+    for (std::size_t k = 0; k < p.count; ++k) window.push_back({p.index, p.first + k});
+  for (std::size_t lo = 0; lo <= window.size(); ++lo)
+    for (std::size_t n = 0; lo + n <= window.size(); ++n) {
+      std::vector<std::pair<std::size_t, std::size_t>> seen;
+      std::size_t next = 0;  // parts come in order and touch end to end
+      dist::detail::for_each_part(pieces, lo, n,
+                                  [&](const dist::detail::Piece& part, std::size_t at) {
+                                    CHECK(part.count > 0);
+                                    CHECK(at == next);
+                                    next = at + part.count;
+                                    for (std::size_t k = 0; k < part.count; ++k)
+                                      seen.push_back({part.index, part.first + k});
+                                  });
+      const std::vector<std::pair<std::size_t, std::size_t>> expected(
+          window.begin() + static_cast<std::ptrdiff_t>(lo),
+          window.begin() + static_cast<std::ptrdiff_t>(lo + n));
+      CHECK(seen == expected);
+    }
+}
+
+TEST_CASE("dist shared memory is a setting that one process never uses", "[dist]") {
+  dist::Session session;
+  dist::set_shared_memory(true);
+  CHECK_FALSE(dist::shared_memory());  // one rank: nothing to share
+  const Array a = {1.0, 2.0};
+  std::vector<Array> arrays{a};
+  dist::allreduce(arrays);
+  CHECK((arrays[0] == a));
+  dist::set_shared_memory(false);
+  CHECK_FALSE(dist::shared_memory());
+  dist::allreduce(arrays, dist::Op::mean);
+  CHECK((arrays[0] == a));
+  dist::set_shared_memory(true);
 }

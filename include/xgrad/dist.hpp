@@ -19,7 +19,8 @@
 #include "xgrad/tensor.hpp"
 
 // The collectives are called from one thread per process (the one that
-// trains); they share one packing buffer.
+// trains); they share one packing buffer and, on one machine, one shared
+// window.
 namespace xg::dist {
 
 /// A failure of the distributed layer: ranks that disagree (build, shapes,
@@ -93,7 +94,9 @@ enum class Op { sum, mean };
 /// In-place allreduce of arrays, identical in shape and order on every rank
 /// (dist_error naming the first difference otherwise). The arrays are packed
 /// into buckets of at most bucket_bytes() (one contiguous buffer, one
-/// MPI_Allreduce per bucket), so many small tensors cost a few messages.
+/// MPI_Allreduce per bucket), so many small tensors cost a few messages;
+/// when every rank is on one machine the buckets go through node-shared
+/// memory instead (set_shared_memory).
 /// `mean` divides the sum by size(). Every rank receives the same bits.
 void allreduce(std::vector<Array>& arrays, Op op = Op::sum);
 /// The same on the gradients of `params`. A parameter without a gradient on
@@ -117,6 +120,18 @@ double max(double local);
 /// Largest message of allreduce/broadcast in bytes (default 8 MiB; at least one Scalar).
 std::size_t bucket_bytes();
 void set_bucket_bytes(std::size_t bytes);
+
+/// Whether allreduce, average_gradients and broadcast may move data through
+/// node-shared memory (MPI-3 shared windows) instead of MPI messages when
+/// every rank of the job is on one machine (default on; the environment
+/// variable XGRAD_DIST_SHM=0 turns it off at the first collective). Every
+/// rank must use the same setting (dist_error at the next collective
+/// otherwise). Results are the same bits on every rank either way; the sums
+/// may differ from the message path's by rounding (another summation order).
+void set_shared_memory(bool on);
+/// Whether the collectives use shared memory now: the setting is on, the job
+/// is distributed and all its ranks share one node.
+bool shared_memory();
 
 /// Rows [begin, end) of a global mini-batch.
 struct Shard {

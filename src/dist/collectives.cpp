@@ -1,6 +1,7 @@
 // Collectives over lists of arrays: the arrays are treated as one long vector,
 // cut into windows of at most bucket_bytes(), and each window is packed into
-// one contiguous buffer, reduced or broadcast by ONE message, and unpacked.
+// one contiguous buffer, reduced or broadcast by ONE message (or through
+// node-shared memory, shared.cpp), and unpacked.
 // Before any data moves, one small "agreement" message checks that every rank
 // passes the same shapes, so a mismatch is a clear error on every rank rather
 // than an MPI count mismatch (undefined: a hang or garbage).
@@ -94,6 +95,10 @@ void agree_on_shapes(const char* what, const std::vector<const Array*>& arrays,
   const std::string name = "the arrays' count and shapes", mine = shapes_text(arrays);
   extra.insert(extra.begin(), {name, {mine, static_cast<double>(h >> 32)}});
   extra.insert(extra.begin() + 1, {name, {mine, static_cast<double>(h & 0xffffffffu)}});
+  // The two paths synchronise differently: ranks on different paths would hang.
+  const bool shared = use_shared();
+  extra.push_back({"the shared-memory setting (dist::set_shared_memory, XGRAD_DIST_SHM)",
+                   {shared ? "on" : "off", shared ? 1.0 : 0.0}});
   agree(what, extra);
 }
 
@@ -114,29 +119,29 @@ void allreduce(std::vector<Array>& arrays, Op op) {
     views.push_back(&a);
     sizes.push_back(a.size());
   }
-  detail::agree_on_shapes("allreduce", views, {});
+  detail::Agreement agreement([&] { detail::agree_on_shapes("allreduce", views, {}); });
   const Scalar ranks = static_cast<Scalar>(size());
   detail::for_each_window(
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t n = 0;
         for (const auto& p : pieces) n += p.count;
-        Scalar* buf = detail::window_buffer(n);
-        Scalar* at = buf;
-        for (const auto& p : pieces) {
-          std::memcpy(at, arrays[p.index].data() + p.first, p.count * sizeof(Scalar));
-          at += p.count;
-        }
-        backend::sum_scalars(buf, n);
-        at = buf;
-        for (const auto& p : pieces) {
-          Scalar* out = arrays[p.index].data() + p.first;
-          if (op == Op::mean)
-            for (std::size_t k = 0; k < p.count; ++k) out[k] = at[k] / ranks;
-          else
-            std::memcpy(out, at, p.count * sizeof(Scalar));
-          at += p.count;
-        }
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(to + at, arrays[p.index].data() + p.first, p.count * sizeof(Scalar));
+          });
+        };
+        auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            Scalar* out = arrays[p.index].data() + p.first;
+            if (op == Op::mean)
+              for (std::size_t k = 0; k < p.count; ++k) out[k] = from[at + k] / ranks;
+            else
+              std::memcpy(out, from + at, p.count * sizeof(Scalar));
+          });
+        };
+        detail::sum_window(n, pack, unpack, agreement);
       });
+  agreement.run();  // when there was no window (only empty arrays)
 }
 
 namespace {
@@ -148,27 +153,25 @@ void broadcast_arrays(std::vector<Array*> arrays, int root) {
   std::vector<const Array*> views(arrays.begin(), arrays.end());
   std::vector<std::size_t> sizes;
   for (const Array* a : arrays) sizes.push_back(a->size());
-  detail::agree_on_shapes("broadcast", views, {detail::agreed("the root", root)});
-  const bool is_root = rank() == root;
+  detail::Agreement agreement(
+      [&] { detail::agree_on_shapes("broadcast", views, {detail::agreed("the root", root)}); });
   detail::for_each_window(
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t n = 0;
         for (const auto& p : pieces) n += p.count;
-        Scalar* buf = detail::window_buffer(n);
-        Scalar* at = buf;
-        if (is_root)
-          for (const auto& p : pieces) {
-            std::memcpy(at, arrays[p.index]->data() + p.first, p.count * sizeof(Scalar));
-            at += p.count;
-          }
-        backend::broadcast(buf, n, root);
-        if (is_root) return;
-        at = buf;
-        for (const auto& p : pieces) {
-          std::memcpy(arrays[p.index]->data() + p.first, at, p.count * sizeof(Scalar));
-          at += p.count;
-        }
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(to + at, arrays[p.index]->data() + p.first, p.count * sizeof(Scalar));
+          });
+        };
+        auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t count) {
+          detail::for_each_part(pieces, lo, count, [&](const detail::Piece& p, std::size_t at) {
+            std::memcpy(arrays[p.index]->data() + p.first, from + at, p.count * sizeof(Scalar));
+          });
+        };
+        detail::broadcast_window(n, root, pack, unpack, agreement);
       });
+  agreement.run();  // when there was no window (only empty arrays)
 }
 }  // namespace
 

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by src/dist/*.cpp (not installed).
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,5 +34,45 @@ void agree_on_shapes(const char* what, const std::vector<const Array*>& arrays,
 Scalar* window_buffer(std::size_t n);
 /// bucket_bytes() in Scalars (at least 1).
 std::size_t window_elements();
+
+/// Writes elements [lo, lo + n) of this rank's window at `to`.
+using Pack = std::function<void(Scalar* to, std::size_t lo, std::size_t n)>;
+/// Receives elements [lo, lo + n) of a window's result at `from`.
+using Unpack = std::function<void(const Scalar* from, std::size_t lo, std::size_t n)>;
+/// Whether the collectives go through node-shared memory (shared.cpp): the
+/// setting is on, the job is distributed and every rank is on this node.
+bool use_shared();
+/// A collective's agreement check (agree_on_shapes), run exactly once: by
+/// the first window, which on the shared-memory path lets it double as the
+/// barrier after packing, or by run() after the windows when there were none.
+class Agreement {
+ public:
+  explicit Agreement(std::function<void()> check) : check_(std::move(check)) {}
+  void run() {
+    if (done_) return;
+    done_ = true;
+    check_();
+  }
+  bool done() const { return done_; }
+
+ private:
+  std::function<void()> check_;
+  bool done_ = false;
+};
+/// Sums one window of n Scalars over the ranks (running `agreement` first
+/// or, on the shared path, after packing, if it has not run yet): pack() gives this rank's
+/// contribution and unpack() receives the sum (the same bits on every rank),
+/// each in one or more ranges in no particular order, together covering
+/// [0, n) once. pack() of a range runs before unpack() of the same range.
+void sum_window(std::size_t n, const Pack& pack, const Unpack& unpack, Agreement& agreement);
+/// Copies root's window to every rank: pack() runs on root only, unpack()
+/// on every other rank (ranges as in sum_window).
+void broadcast_window(std::size_t n, int root, const Pack& pack, const Unpack& unpack,
+                      Agreement& agreement);
+/// Calls fn(part, at) for the parts of `pieces` (laid end to end from 0)
+/// that overlap [lo, lo + n): part is the piece narrowed to the overlap and
+/// `at` its offset from lo.
+void for_each_part(const std::vector<Piece>& pieces, std::size_t lo, std::size_t n,
+                   const std::function<void(const Piece&, std::size_t)>& fn);
 
 }  // namespace xg::dist::detail

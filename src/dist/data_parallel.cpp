@@ -31,11 +31,12 @@ namespace {
 // over the ranks and unpacks it. The header holds, per parameter, how many
 // ranks contributed a gradient (so that a parameter no rank reached keeps no
 // gradient, as in one process), then the sum of the ranks' local rows (for
-// the shard check). The header comes first in the stream, so a parameter's
-// count is always reduced before its gradient is unpacked.
+// the shard check). The sums may arrive in any order (one range per rank's
+// slice on the shared-memory path), so every gradient is unpacked and the
+// ones no rank reached are dropped at the end, when the header is complete.
 // Returns the reduced row total.
 double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool contributes,
-                        double local_rows, Scalar divisor) {
+                        double local_rows, Scalar divisor, detail::Agreement& agreement) {
   const std::size_t n = params.size();
   // `mine` is this rank's header, `header` the reduced one (filled window by
   // window: packing must read the former, unpacking the latter).
@@ -47,49 +48,52 @@ double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool co
   }
   mine[n] = static_cast<Scalar>(local_rows);
   std::vector<Scalar> header(n + 1, Scalar(0));
-  detail::for_each_window(sizes, detail::window_elements(),
-                          [&](const std::vector<detail::Piece>& pieces, std::size_t) {
-                            std::size_t count = 0;
-                            for (const auto& p : pieces) count += p.count;
-                            Scalar* buf = detail::window_buffer(count);
-                            Scalar* at = buf;
-                            for (const auto& p : pieces) {
-                              if (p.index == 0) {
-                                std::memcpy(at, mine.data() + p.first, p.count * sizeof(Scalar));
-                              } else if (mine[p.index - 1] != Scalar(0)) {
-                                const Scalar* g = params[p.index - 1].grad().data() + p.first;
-                                for (std::size_t k = 0; k < p.count; ++k) at[k] = g[k] * scale;
-                              } else {
-                                std::fill(at, at + p.count, Scalar(0));
-                              }
-                              at += p.count;
-                            }
-                            backend::sum_scalars(buf, count);
-                            at = buf;
-                            for (const auto& p : pieces) {
-                              if (p.index == 0) {
-                                std::memcpy(header.data() + p.first, at, p.count * sizeof(Scalar));
-                              } else {
-                                Tensor t = params[p.index - 1];
-                                if (header[p.index - 1] == Scalar(0)) {
-                                  t.zero_grad();  // no rank reached it: every rank skips it
-                                } else {
-                                  Node& node = *t.node();
-                                  if (!node.has_grad) {
-                                    node.grad = Array::from_shape(node.value.shape());
-                                    node.has_grad = true;
-                                  }
-                                  Scalar* out = node.grad.data() + p.first;
-                                  if (divisor != Scalar(1))
-                                    for (std::size_t k = 0; k < p.count; ++k)
-                                      out[k] = at[k] / divisor;
-                                  else
-                                    std::memcpy(out, at, p.count * sizeof(Scalar));
-                                }
-                              }
-                              at += p.count;
-                            }
-                          });
+  detail::for_each_window(
+      sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
+        std::size_t count = 0;
+        for (const auto& p : pieces) count += p.count;
+        auto pack = [&](Scalar* to, std::size_t lo, std::size_t n_part) {
+          detail::for_each_part(pieces, lo, n_part, [&](const detail::Piece& p, std::size_t at) {
+            Scalar* out = to + at;
+            if (p.index == 0) {
+              std::memcpy(out, mine.data() + p.first, p.count * sizeof(Scalar));
+            } else if (mine[p.index - 1] != Scalar(0)) {
+              const Scalar* g = params[p.index - 1].grad().data() + p.first;
+              if (scale == Scalar(1))
+                std::memcpy(out, g, p.count * sizeof(Scalar));
+              else
+                for (std::size_t k = 0; k < p.count; ++k) out[k] = g[k] * scale;
+            } else {
+              std::fill(out, out + p.count, Scalar(0));
+            }
+          });
+        };
+        auto unpack = [&](const Scalar* from, std::size_t lo, std::size_t n_part) {
+          detail::for_each_part(pieces, lo, n_part, [&](const detail::Piece& p, std::size_t at) {
+            const Scalar* in = from + at;
+            if (p.index == 0) {
+              std::memcpy(header.data() + p.first, in, p.count * sizeof(Scalar));
+              return;
+            }
+            Node& node = *params[p.index - 1].node();
+            if (!node.has_grad) {
+              node.grad = Array::from_shape(node.value.shape());
+              node.has_grad = true;
+            }
+            Scalar* out = node.grad.data() + p.first;
+            if (divisor != Scalar(1))
+              for (std::size_t k = 0; k < p.count; ++k) out[k] = in[k] / divisor;
+            else
+              std::memcpy(out, in, p.count * sizeof(Scalar));
+          });
+        };
+        detail::sum_window(count, pack, unpack, agreement);
+      });
+  agreement.run();  // (the header makes at least one window: already done)
+  for (std::size_t i = 0; i < n; ++i) {
+    Tensor t = params[i];
+    if (header[i] == Scalar(0)) t.zero_grad();  // no rank reached it: every rank skips it
+  }
   return static_cast<double>(header[n]);
 }
 
@@ -103,9 +107,10 @@ std::vector<const Array*> values_of(const std::vector<Tensor>& params) {
 
 void allreduce_gradients(const std::vector<Tensor>& params, Op op) {
   if (!is_distributed()) return;
-  detail::agree_on_shapes("allreduce_gradients", values_of(params), {});
+  const std::vector<const Array*> values = values_of(params);
+  detail::Agreement agreement([&] { detail::agree_on_shapes("allreduce_gradients", values, {}); });
   reduce_gradients(params, Scalar(1), true, 0,
-                   op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1));
+                   op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1), agreement);
 }
 
 void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
@@ -119,13 +124,16 @@ void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows
           std::to_string(local_rows) + " and global_rows = " + std::to_string(global_rows));
     return;
   }
-  detail::agree_on_shapes("average_gradients", values_of(params),
-                          {detail::agreed("global_rows", global_rows)});
+  const std::vector<const Array*> values = values_of(params);
+  detail::Agreement agreement([&] {
+    detail::agree_on_shapes("average_gradients", values,
+                            {detail::agreed("global_rows", global_rows)});
+  });
   // Each rank's gradient is the mean over its own rows; weighting it by its
   // share of the rows makes the sum the mean over all rows, for any split.
   const Scalar scale = static_cast<Scalar>(local_rows) / static_cast<Scalar>(global_rows);
-  const double total =
-      reduce_gradients(params, scale, local_rows > 0, static_cast<double>(local_rows), Scalar(1));
+  const double total = reduce_gradients(params, scale, local_rows > 0,
+                                        static_cast<double>(local_rows), Scalar(1), agreement);
   if (total != static_cast<double>(global_rows))
     throw dist_error("dist: average_gradients: the ranks' local_rows add up to " +
                      std::to_string(static_cast<std::size_t>(total)) + ", not global_rows = " +

@@ -8,7 +8,12 @@
 //              dist::Session's scope, whose destructor must end the job
 //   kill R     rank R is killed by SIGKILL in the middle (no chance to clean up)
 //   shapes     the last rank passes differently shaped arrays to allreduce
+//   late       the same at step 20 only (the shared path then packs before
+//              the agreement message finds the difference)
 //   rows       the ranks' shards do not add up to the global batch
+//   shm        the last rank turns node-shared memory off, the others not
+// With XGRAD_DIST_SHM=0 in the environment the same faults go through the
+// message path (test_faults.sh runs both).
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -25,6 +30,7 @@ namespace {
 int steps(const std::string& mode, int victim) {
   Tensor w(Array(xt::zeros<Scalar>({30, 784})), true), b(Array(xt::zeros<Scalar>({30})), true);
   const std::vector<Tensor> params{w, b};
+  if (mode == "shm" && dist::rank() == victim) dist::set_shared_memory(false);
   for (int step = 0; step < 50; ++step) {
     w.zero_grad();
     b.zero_grad();
@@ -33,7 +39,8 @@ int steps(const std::string& mode, int victim) {
       if (mode == "throw" || mode == "unwind") throw value_error("a deliberate failure at step 20");
       if (mode == "kill") std::raise(SIGKILL);
     }
-    const std::size_t n = dist::rank() == victim && mode == "shapes" ? 3 : 4;
+    const bool odd = dist::rank() == victim && (mode == "shapes" || (mode == "late" && step == 20));
+    const std::size_t n = odd ? 3 : 4;
     std::vector<Array> arrays{Array(xt::zeros<Scalar>({n}))};
     dist::allreduce(arrays);
     const std::size_t global = 10, local = dist::shard(global).size() + (mode == "rows" ? 1 : 0);

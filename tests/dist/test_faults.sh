@@ -32,13 +32,24 @@ run() {
   pass "$name: exit $rc after ${took}s: $(grep -m1 -E "$pattern" <<<"$out")"
 }
 
-run "healthy job" 0 '^ok: 50 steps on 2 ranks' ok
-run "rank 1 throws" fail 'xgrad: rank 1 of 2 failed: a deliberate failure at step 20' throw 1
-run "rank 0 throws" fail 'xgrad: rank 0 of 2 failed: a deliberate failure at step 20' throw 0
-run "rank 1 throws out of a plain Session" fail "xgrad: rank 1 of 2 failed: an exception left the dist::Session's scope" unwind 1
-run "rank 1 killed by SIGKILL" fail 'rank 1 .*(signal 9|Killed)' kill 1
-run "different shapes" fail 'xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' shapes
-run "shards not covering the batch" fail "local_rows add up to 12, not global_rows = 10" rows
+# Every fault through both paths: node-shared memory (the default on one
+# machine) and MPI messages (XGRAD_DIST_SHM=0).
+base_flags=("${flags[@]}")
+for shm in 1 0; do
+  export XGRAD_DIST_SHM=$shm
+  flags=("${base_flags[@]}" -x XGRAD_DIST_SHM)
+  echo "-- XGRAD_DIST_SHM=$shm"
+  run "healthy job" 0 '^ok: 50 steps on 2 ranks' ok
+  run "rank 1 throws" fail 'xgrad: rank 1 of 2 failed: a deliberate failure at step 20' throw 1
+  run "rank 0 throws" fail 'xgrad: rank 0 of 2 failed: a deliberate failure at step 20' throw 0
+  run "rank 1 throws out of a plain Session" fail "xgrad: rank 1 of 2 failed: an exception left the dist::Session's scope" unwind 1
+  run "rank 1 killed by SIGKILL" fail 'rank 1 .*(signal 9|Killed)' kill 1
+  run "different shapes" fail 'xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' shapes
+  run "different shapes at step 20" fail "xgrad: rank [01] of 2 failed: dist: allreduce: the ranks disagree on the arrays' count and shapes" late
+  run "shards not covering the batch" fail "local_rows add up to 12, not global_rows = 10" rows
+done
+export XGRAD_DIST_SHM=1  # the program turns it off on the last rank only
+run "ranks on different paths" fail 'xgrad: rank [01] of 2 failed: dist: .*the ranks disagree on the shared-memory setting' shm
 
 # Mismatched builds: rank 1 runs the same program from another build (e.g. a
 # -DXGRAD_FLOAT=ON build), given by XGRAD_DIST_PEER_PROGRAM; skipped without it.

@@ -25,6 +25,11 @@ void broadcast(Scalar*, std::size_t, int) {}
 void allgather(const void* mine, std::size_t bytes, void* all) {
   if (bytes) std::memcpy(all, mine, bytes);
 }
+bool shared_possible() { return false; }
+void shared_reserve(std::size_t) {}
+Scalar* shared_segment(int) { return nullptr; }
+void shared_fence() {}
+void shared_sync() {}
 [[noreturn]] void abort(int code) { std::exit(code); }
 
 }  // namespace xg::dist::backend

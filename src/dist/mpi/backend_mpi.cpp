@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "dist/backend.hpp"
 #include "xgrad/dist.hpp"
@@ -19,6 +20,14 @@ namespace {
 MPI_Comm comm = MPI_COMM_NULL;
 int my_rank = 0;
 int my_size = 1;
+
+// The ranks of this node (MPI_COMM_TYPE_SHARED, ordered as in `comm`) and the
+// shared window over them: one segment per rank, `capacity` Scalars each.
+MPI_Comm node = MPI_COMM_NULL;
+bool whole_job_on_node = false;
+MPI_Win window = MPI_WIN_NULL;
+std::size_t capacity = 0;
+std::vector<Scalar*> segments;
 
 // mpirun (Open MPI's ORTE/PRRTE), Slurm's srun and MPICH's hydra announce
 // themselves through these; without any, the process runs alone and MPI is
@@ -67,10 +76,38 @@ bool start(int* argc, char*** argv, bool& owner) {
   check(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check(MPI_Comm_rank(comm, &my_rank), "MPI_Comm_rank");
   check(MPI_Comm_size(comm, &my_size), "MPI_Comm_size");
+  // key = rank keeps the world order, so node rank q is world rank q when the
+  // whole job is on this node (the only case the shared path is used in).
+  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, my_rank, MPI_INFO_NULL, &node),
+        "MPI_Comm_split_type");
+  check(MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  int node_size = 0, node_rank = 0;
+  check(MPI_Comm_size(node, &node_size), "MPI_Comm_size");
+  check(MPI_Comm_rank(node, &node_rank), "MPI_Comm_rank");
+  // Every rank must reach the same answer: some ranks sharing a node while
+  // others do not still means "not the whole job" everywhere.
+  int all = node_size == my_size && node_rank == my_rank ? 1 : 0;
+  check(MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+  whole_job_on_node = all == 1;
   return true;
 }
 
+namespace {
+void free_window() {
+  if (window == MPI_WIN_NULL) return;
+  MPI_Win_unlock_all(window);
+  MPI_Win_free(&window);
+  window = MPI_WIN_NULL;
+  capacity = 0;
+  segments.clear();
+}
+}  // namespace
+
 void stop(bool owner) {
+  free_window();
+  if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+  node = MPI_COMM_NULL;
+  whole_job_on_node = false;
   if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
   comm = MPI_COMM_NULL;
   my_rank = 0;
@@ -118,6 +155,52 @@ void allgather(const void* mine, std::size_t bytes, void* all) {
   if (bytes > INT_MAX) throw dist_error("dist: allgather of more than INT_MAX bytes");
   const int b = static_cast<int>(bytes);
   check(MPI_Allgather(mine, b, MPI_BYTE, all, b, MPI_BYTE, comm), "MPI_Allgather");
+}
+
+bool shared_possible() { return active() && whole_job_on_node; }
+
+void shared_reserve(std::size_t n) {
+  if (n <= capacity) return;
+  if (!shared_possible()) throw dist_error("dist: shared memory used without a one-node job");
+  free_window();
+  // Whole pages per segment: no two ranks write into one cache line, and the
+  // segments stay aligned for vector loads.
+  constexpr std::size_t page = 4096 / sizeof(Scalar);
+  const std::size_t elements = (n + page - 1) / page * page;
+  MPI_Info info;
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "alloc_shared_noncontig", "true");
+  void* base = nullptr;
+  const int rc = MPI_Win_allocate_shared(static_cast<MPI_Aint>(elements * sizeof(Scalar)),
+                                         sizeof(Scalar), info, node, &base, &window);
+  MPI_Info_free(&info);
+  check(rc, "MPI_Win_allocate_shared");
+  check(MPI_Win_set_errhandler(window, MPI_ERRORS_RETURN), "MPI_Win_set_errhandler");
+  segments.assign(static_cast<std::size_t>(my_size), nullptr);
+  for (int q = 0; q < my_size; ++q) {
+    MPI_Aint bytes = 0;
+    int unit = 0;
+    void* at = nullptr;
+    check(MPI_Win_shared_query(window, q, &bytes, &unit, &at), "MPI_Win_shared_query");
+    segments[static_cast<std::size_t>(q)] = static_cast<Scalar*>(at);
+  }
+  // One passive-target epoch for the window's life: loads and stores are
+  // then ordered by MPI_Win_sync + barrier (the unified-model idiom).
+  check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all");
+  capacity = elements;
+}
+
+Scalar* shared_segment(int q) { return segments.at(static_cast<std::size_t>(q)); }
+
+void shared_sync() {
+  if (window != MPI_WIN_NULL) check(MPI_Win_sync(window), "MPI_Win_sync");
+}
+
+void shared_fence() {
+  const bool mapped = window != MPI_WIN_NULL;  // none yet in a new Session
+  if (mapped) check(MPI_Win_sync(window), "MPI_Win_sync");
+  check(MPI_Barrier(node), "MPI_Barrier");
+  if (mapped) check(MPI_Win_sync(window), "MPI_Win_sync");
 }
 
 [[noreturn]] void abort(int code) {
