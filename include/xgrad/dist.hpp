@@ -158,6 +158,12 @@ Shard shard(std::size_t global_rows);
 /// it) come out once, since the weights add up to 1.
 void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
                        std::size_t global_rows);
+/// average_gradients that also returns the sum over the ranks of `value`,
+/// carried in the same message (train::fit's row-weighted batch cost): one
+/// collective per step instead of two, so a rank waits for the others once.
+/// The sum is taken in Scalar precision. Not distributed: returns `value`.
+double average_gradients_and_sum(const std::vector<Tensor>& params, std::size_t local_rows,
+                                 std::size_t global_rows, double value);
 
 /// Whether every rank holds bit-identical values of `params` (a checksum
 /// compared over the ranks; true when not distributed).

@@ -31,23 +31,27 @@ namespace {
 // over the ranks and unpacks it. The header holds, per parameter, how many
 // ranks contributed a gradient (so that a parameter no rank reached keeps no
 // gradient, as in one process), then the sum of the ranks' local rows (for
-// the shard check). The sums may arrive in any order (one range per rank's
+// the shard check), then the ranks' `extra` values if any (summed alongside).
+// The sums may arrive in any order (one range per rank's
 // slice on the shared-memory path), so every gradient is unpacked and the
 // ones no rank reached are dropped at the end, when the header is complete.
-// Returns the reduced row total.
+// Returns the reduced row total; `extra` becomes the reduced extra values.
 double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool contributes,
-                        double local_rows, Scalar divisor, detail::Agreement& agreement) {
+                        double local_rows, Scalar divisor, detail::Agreement& agreement,
+                        std::vector<double>* extra = nullptr) {
   const std::size_t n = params.size();
+  const std::size_t n_extra = extra ? extra->size() : 0;
   // `mine` is this rank's header, `header` the reduced one (filled window by
   // window: packing must read the former, unpacking the latter).
-  std::vector<Scalar> mine(n + 1, Scalar(0));
-  std::vector<std::size_t> sizes{n + 1};
+  std::vector<Scalar> mine(n + 1 + n_extra, Scalar(0));
+  std::vector<std::size_t> sizes{mine.size()};
   for (std::size_t i = 0; i < n; ++i) {
     mine[i] = contributes && params[i].has_grad() ? Scalar(1) : Scalar(0);
     sizes.push_back(params[i].size());
   }
   mine[n] = static_cast<Scalar>(local_rows);
-  std::vector<Scalar> header(n + 1, Scalar(0));
+  for (std::size_t k = 0; k < n_extra; ++k) mine[n + 1 + k] = static_cast<Scalar>((*extra)[k]);
+  std::vector<Scalar> header(mine.size(), Scalar(0));
   detail::for_each_window(
       sizes, detail::window_elements(), [&](const std::vector<detail::Piece>& pieces, std::size_t) {
         std::size_t count = 0;
@@ -94,6 +98,7 @@ double reduce_gradients(const std::vector<Tensor>& params, Scalar scale, bool co
     Tensor t = params[i];
     if (header[i] == Scalar(0)) t.zero_grad();  // no rank reached it: every rank skips it
   }
+  for (std::size_t k = 0; k < n_extra; ++k) (*extra)[k] = static_cast<double>(header[n + 1 + k]);
   return static_cast<double>(header[n]);
 }
 
@@ -113,31 +118,50 @@ void allreduce_gradients(const std::vector<Tensor>& params, Op op) {
                    op == Op::mean ? static_cast<Scalar>(size()) : Scalar(1), agreement);
 }
 
-void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
-                       std::size_t global_rows) {
-  if (global_rows == 0) throw value_error("dist: average_gradients: global_rows is 0");
+namespace {
+
+// average_gradients, with the ranks' `extra` values summed in the same message.
+void average_with(const char* name, const std::vector<Tensor>& params, std::size_t local_rows,
+                  std::size_t global_rows, std::vector<double>* extra) {
+  const std::string who = std::string("dist: ") + name + ": ";
+  if (global_rows == 0) throw value_error(who + "global_rows is 0");
   if (!is_distributed()) {
     if (local_rows != global_rows)
-      throw dist_error(
-          "dist: average_gradients: one process must hold the whole batch, but "
-          "local_rows = " +
-          std::to_string(local_rows) + " and global_rows = " + std::to_string(global_rows));
+      throw dist_error(who + "one process must hold the whole batch, but local_rows = " +
+                       std::to_string(local_rows) +
+                       " and global_rows = " + std::to_string(global_rows));
     return;
   }
   const std::vector<const Array*> values = values_of(params);
+  const std::size_t n_extra = extra ? extra->size() : 0;
   detail::Agreement agreement([&] {
-    detail::agree_on_shapes("average_gradients", values,
-                            {detail::agreed("global_rows", global_rows)});
+    detail::agree_on_shapes(name, values,
+                            {detail::agreed("global_rows", global_rows),
+                             detail::agreed("values summed alongside", n_extra)});
   });
   // Each rank's gradient is the mean over its own rows; weighting it by its
   // share of the rows makes the sum the mean over all rows, for any split.
   const Scalar scale = static_cast<Scalar>(local_rows) / static_cast<Scalar>(global_rows);
-  const double total = reduce_gradients(params, scale, local_rows > 0,
-                                        static_cast<double>(local_rows), Scalar(1), agreement);
+  const double total = reduce_gradients(
+      params, scale, local_rows > 0, static_cast<double>(local_rows), Scalar(1), agreement, extra);
   if (total != static_cast<double>(global_rows))
-    throw dist_error("dist: average_gradients: the ranks' local_rows add up to " +
-                     std::to_string(static_cast<std::size_t>(total)) + ", not global_rows = " +
-                     std::to_string(global_rows) + " (split batches with dist::shard)");
+    throw dist_error(
+        who + "the ranks' local_rows add up to " + std::to_string(static_cast<std::size_t>(total)) +
+        ", not global_rows = " + std::to_string(global_rows) + " (split batches with dist::shard)");
+}
+
+}  // namespace
+
+void average_gradients(const std::vector<Tensor>& params, std::size_t local_rows,
+                       std::size_t global_rows) {
+  average_with("average_gradients", params, local_rows, global_rows, nullptr);
+}
+
+double average_gradients_and_sum(const std::vector<Tensor>& params, std::size_t local_rows,
+                                 std::size_t global_rows, double value) {
+  std::vector<double> extra{value};
+  average_with("average_gradients_and_sum", params, local_rows, global_rows, &extra);
+  return extra[0];
 }
 
 bool in_sync(const std::vector<Tensor>& params) {

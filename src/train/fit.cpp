@@ -255,11 +255,18 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
           loss = cost_on_model(cost, model, x, y);
           value = loss.item();
         }
-        // The global batch's mean cost: shard means weighted by their rows
-        // (every rank gets the same number, so all of them stop together).
-        if (parallel)
-          value =
-              dist::sum(value * static_cast<double>(local_rows) / static_cast<double>(global_rows));
+        if (parallel) {
+          // The global batch's mean cost (shard means weighted by their rows)
+          // travels with the gradients: one message per step. Every rank gets
+          // the same number, so all of them stop together; a rank whose own
+          // cost is not finite skips its backward (its gradient is discarded).
+          if (local_rows && std::isfinite(value)) loss.backward();
+          value = dist::average_gradients_and_sum(
+              params, local_rows, global_rows,
+              value * static_cast<double>(local_rows) / static_cast<double>(global_rows));
+        } else if (local_rows && std::isfinite(value)) {
+          loss.backward();
+        }
         if (!std::isfinite(value)) {
           std::ostringstream msg;
           msg << "fit: training diverged in epoch " << epoch << ", mini-batch " << done + 1
@@ -269,8 +276,6 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
                  "Try a smaller learning rate.";
           throw numeric_error(msg.str());
         }
-        if (local_rows) loss.backward();
-        if (parallel) dist::average_gradients(params, local_rows, global_rows);
         optimizer.step();
         ++done;
         if (monitor) monitor->on_batch(done, value);

@@ -180,6 +180,22 @@ Results run_all(bool shared, const std::string& label) {
     }
   }
 
+  // The same step with a value summed in the same message (train::fit's
+  // batch cost): the same gradients, and the rank-order sum of the values.
+  std::vector<Tensor> with_sum = with_gradients();
+  const double summed = dist::average_gradients_and_sum(
+      with_sum, rows[static_cast<std::size_t>(dist::rank())], global, 0.25 * (dist::rank() + 1));
+  // (Open MPI may sum 3 ranks' messages of another length in another order.)
+  const double d_sum = difference(gradients_of(with_sum), out.averaged);
+  require(
+      shared || ranks < 3 ? same_bits(gradients_of(with_sum), out.averaged) : d_sum <= tolerance,
+      label + ": average_gradients_and_sum gives average_gradients' gradients (difference " +
+          text(d_sum) + ")");
+  double expected = 0;
+  for (int r = 0; r < ranks; ++r) expected += static_cast<double>(Scalar(0.25 * (r + 1)));
+  require(summed == expected, label + ": average_gradients_and_sum sums the values (" +
+                                  text(summed) + ", expected " + text(expected) + ")");
+
   params = with_gradients();
   dist::allreduce_gradients(params, dist::Op::mean);
   out.gradients = gradients_of(params);
