@@ -294,8 +294,8 @@ void Batches::fill(Array& inputs, Array& targets, std::vector<std::size_t>* labe
 namespace {
 // A hint to bring the cache line holding *p in; no value is read. On x86-64
 // an asm volatile, because GCC 12 at -O1 and above deleted the whole of
-// Batches::prefetch built on __builtin_prefetch (its dead-code elimination
-// removed loops holding only the builtin; checked in the object code).
+// Batches::prefetch built on __builtin_prefetch (tree DCE removed the
+// prefetches, -fno-tree-dce kept them; seen in the object code).
 inline void prefetch_line(const char* p) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   asm volatile("prefetcht0 %0" : : "m"(*p));
