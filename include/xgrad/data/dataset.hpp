@@ -106,6 +106,13 @@ struct Batch {
 /// batch buffers are allocated once, in the constructor, and refilled in
 /// place: a Batch reference stays valid but its contents change with each
 /// next(). The Dataset and the Rng must outlive the Batches.
+///
+/// After copying a mini-batch, next(), next_into() and next_part_into() ask
+/// the CPU to prefetch the rows of the *next* mini-batch of the same epoch
+/// (for next_part_into the same part of it), so that those scattered rows
+/// arrive in cache while the caller trains on the current one. Only when
+/// memory is read changes, never what is copied; nothing is prefetched across
+/// the end of an epoch, whose next order is not drawn yet (docs/performance.md).
 class Batches {
  public:
   /// Throws xg::value_error if batch_size is 0 or larger than data.size()
@@ -153,6 +160,9 @@ class Batches {
   bool advance(std::size_t& first, std::size_t& m);
   void fill(Array& inputs, Array& targets, std::vector<std::size_t>* labels, std::size_t first,
             std::size_t m) const;
+  /// Prefetches the inputs and targets of the samples order_[first .. first + m),
+  /// clipped to the epoch; a hint only, no value is read or written.
+  void prefetch(std::size_t first, std::size_t m) const;
 
   const Dataset* data_;
   std::size_t batch_size_;
