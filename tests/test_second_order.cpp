@@ -9,6 +9,8 @@
 #include "xgrad/functional.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/dropout.hpp"
+#include "xgrad/nn/linear.hpp"
 #include "xgrad/nn/softmax.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim/hessian_free.hpp"
@@ -164,6 +166,23 @@ TEST_CASE("gradgradcheck: activations, softmax, costs, penalties", "[second-orde
                    {z(), y()});
   require_gradgrad([](Ins in) { return l2_penalty({in[0], in[1]}, 0.3, 5); }, {z(), y()});
   require_gradgrad([](Ins in) { return l1_penalty({in[0]}, 0.3, 5) * sum(in[0]); }, {z()});
+}
+
+TEST_CASE("gradgradcheck: through the layers (Linear, Dropout in training)", "[second-order]") {
+  Rng init(21);
+  auto lin = std::make_shared<nn::Linear>(3, 4, init);
+  auto drop = std::make_shared<nn::Dropout>(0.5, 22);
+  // The same mask for every evaluation the check makes: reseeded before each.
+  auto net = [lin, drop](Ins in) {
+    drop->reseed(22);
+    return sum(sigmoid(drop->forward(lin->forward(in[0]))));
+  };
+  require_gradgrad(net, {param({2, 3}, 23)});
+  // The mask really zeroes some units and scales the rest (else this proves little).
+  drop->reseed(22);
+  const Array y = drop->forward(Tensor(xt::ones<Scalar>({2, 4}))).value();
+  CHECK(xt::any(xt::equal(y, Scalar(0))));
+  CHECK(xt::any(xt::equal(y, Scalar(2))));
 }
 
 TEST_CASE("gradgradcheck fails on a wrong second derivative and on a vacuous check",
