@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ostream>
 #include <sstream>
 
@@ -17,7 +18,14 @@ std::string percent(std::size_t correct, std::size_t total) {
 }
 }  // namespace
 
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdout_is_terminal() {
+  // Under mpirun, Open MPI hands each rank a pseudo-terminal whatever mpirun's
+  // own output is (often a file or a pipe), so isatty() says nothing about
+  // what the user sees: redrawn bars would end up as \r-frames in their log.
+  for (const char* launcher_var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(launcher_var)) return false;
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 Progress::Progress(std::ostream& out, bool live, std::string eval_name, std::size_t batch_size)
     : out_(out), live_(live), eval_name_(std::move(eval_name)), batch_size_(batch_size) {}

@@ -181,6 +181,9 @@ if command -v mpirun >/dev/null && [[ ${XGRAD_CLI_SKIP_MPI:-} != 1 ]]; then
   [[ $rc -eq 0 && $n -eq 1 && $(grep '^accuracy:' <<<"$out") == "$one" && -f "$work/mpi-model/model.json" ]] \
     && pass "mpirun -np 2 train: one '$one' line, as one process" \
     || fail "mpirun -np 2 train (rc=$rc, $n accuracy lines, one process: '$one'): $out"
+  # Ranks get a pseudo-terminal from mpirun: no progress bar may be drawn into it.
+  [[ $out != *$'\r'* ]] && pass "mpirun: no progress-bar frames in the output" \
+    || fail "mpirun: progress-bar frames (\\r) in the output of a redirected run"
   # A checkpoint written by 2 ranks resumes alone on the same trajectory:
   # the uninterrupted 3-epoch run's weights ($work/model) up to the last bits.
   "${mpi[@]}" "$book" train "${small[@]}" --epochs 2 --checkpoint "$work/mpi-ck" >/dev/null 2>&1 \

@@ -32,7 +32,9 @@ class Progress : public Monitor {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-/// Whether standard output is an interactive terminal.
+/// Whether standard output is an interactive terminal the user watches:
+/// false under an MPI launcher (mpirun gives every rank a pseudo-terminal,
+/// even when its own output goes to a file), so no progress bar is drawn there.
 bool stdout_is_terminal();
 
 }  // namespace xg::train
