@@ -11,9 +11,7 @@ class Residual : public xg::nn::Module {
   Residual(std::size_t width, xg::Rng& rng)
       : inner_(register_module("inner", std::make_shared<xg::nn::Linear>(width, width, rng))),
         outer_(register_module("outer", std::make_shared<xg::nn::Linear>(width, width, rng))) {}
-  xg::Tensor forward(const xg::Tensor& x) override {
-    return x + (*outer_)(xg::tanh((*inner_)(x)));
-  }
+  xg::Tensor forward(const xg::Tensor& x) override { return x + (*outer_)(xg::tanh((*inner_)(x))); }
   std::string type_name() const override { return "Residual"; }
 
  private:

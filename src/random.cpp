@@ -27,8 +27,8 @@ double Rng::normal() {
 std::uint64_t Rng::below(std::uint64_t n) {
   if (n == 0) throw value_error("Rng::below: n must be positive");
   // Rejection sampling: draw from the largest multiple of n below 2^64.
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % n;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
   std::uint64_t x;
   do {
     x = engine_();

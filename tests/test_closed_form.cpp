@@ -26,8 +26,8 @@ TEST_CASE("autograd gradients equal the closed-form BP1–BP4 to 1e-10", "[close
     for (OutputKind kind : kinds)
       for (double lambda : {0.0, 5.0})
         for (std::size_t m : {1, 7}) {
-          INFO(book::to_string(kind) << " sizes " << shape_str(s) << " lambda " << lambda
-                                     << " batch " << m);
+          INFO(book::to_string(kind)
+               << " sizes " << shape_str(s) << " lambda " << lambda << " batch " << m);
           Array X = rng.uniform_array({m, s.front()});
           Array Y = one_hot_rows(m, s.back(), rng);
           book::CheckCase c{s, kind, lambda, 1000};
@@ -50,7 +50,8 @@ TEST_CASE("the closed-form comparison notices a difference", "[closed-form]") {
   Array Y = one_hot_rows(5, 3, rng);
   Rng r1(9), r2(9);
   auto quad = book::compare_with_closed_form({{6, 4, 3}, OutputKind::sigmoid_quadratic}, X, Y, r1);
-  auto ce = book::compare_with_closed_form({{6, 4, 3}, OutputKind::sigmoid_cross_entropy}, X, Y, r2);
+  auto ce =
+      book::compare_with_closed_form({{6, 4, 3}, OutputKind::sigmoid_cross_entropy}, X, Y, r2);
   CHECK(quad.cost_autograd != Approx(ce.cost_autograd));
   CHECK(quad.max_rel < tol(1e-10));
 }

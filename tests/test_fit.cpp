@@ -457,7 +457,8 @@ TEST_CASE("the reported cost and the applied update share one Regularization", "
   total.backward();
   std::vector<Array> expected;
   for (const auto& p : params) expected.push_back(p.value() - eta * p.grad());
-  CHECK(total.item() == Approx(data_cost + sgd.regularization_penalty()).epsilon(xg_test::tol(1e-12)));
+  CHECK(total.item() ==
+        Approx(data_cost + sgd.regularization_penalty()).epsilon(xg_test::tol(1e-12)));
   const auto e = train::evaluate(*model, *cost, set, &sgd.regularization());
   CHECK(e.cost > data_cost + sgd.regularization_penalty());  // evaluate alone counts the stranger
 

@@ -11,9 +11,8 @@ using Ins = const std::vector<Tensor>&;
 namespace {
 // y = x³ with a deliberately wrong derivative (2x² instead of 3x²).
 Tensor wrong_cube(const Tensor& x) {
-  return record("wrong_cube", x.value() * x.value() * x.value(), {x}, [](BackwardContext& c) {
-    c.add(0, Array(c.gy() * 2.0 * c.x(0) * c.x(0)));
-  });
+  return record("wrong_cube", x.value() * x.value() * x.value(), {x},
+                [](BackwardContext& c) { c.add(0, Array(c.gy() * 2.0 * c.x(0) * c.x(0))); });
 }
 }  // namespace
 

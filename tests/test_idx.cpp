@@ -4,8 +4,6 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "xgrad/data/idx.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/random.hpp"

@@ -49,11 +49,13 @@ void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array&
   const int ldb = std::max<int>(1, static_cast<int>(b.shape()[1]));
   const int ldc = std::max(1, n);
 #if defined(XGRAD_FLOAT)
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a.data(), lda, b.data(), ldb,
+              beta, c.data(), ldc);
 #else
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a.data(), lda, b.data(), ldb,
+              beta, c.data(), ldc);
 #endif
 }
 

@@ -32,7 +32,8 @@ inline std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
   return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
 }
 
-inline void require_rank(const char* op, const Array& x, std::size_t rank, const char* what = "input") {
+inline void require_rank(const char* op, const Array& x, std::size_t rank,
+                         const char* what = "input") {
   if (x.dimension() != rank)
     throw shape_error(std::string(op) + ": " + what + " of shape " + shape_str(x.shape()) +
                       " has rank " + std::to_string(x.dimension()) + ", expected rank " +

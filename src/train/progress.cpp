@@ -49,9 +49,10 @@ void Progress::on_batch(std::size_t done, double cost) {
   const int width = 30;
   const int filled = batches_ ? static_cast<int>(width * done / batches_) : width;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "\repoch %zu/%zu [%s%s] %zu/%zu  %.0f samples/s  ETA %.1fs  cost %.4f",
-                epoch_, epochs_, std::string(filled, '#').c_str(),
-                std::string(width - filled, '.').c_str(), done, batches_, rate, eta, cost);
+  std::snprintf(buf, sizeof buf,
+                "\repoch %zu/%zu [%s%s] %zu/%zu  %.0f samples/s  ETA %.1fs  cost %.4f", epoch_,
+                epochs_, std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                done, batches_, rate, eta, cost);
   out_ << buf << std::flush;
 }
 

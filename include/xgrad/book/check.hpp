@@ -13,7 +13,7 @@ namespace xg::book {
 struct CheckCase {
   std::vector<std::size_t> sizes;  // e.g. {784, 30, 10}
   OutputKind kind = OutputKind::sigmoid_quadratic;
-  double lambda = 0.0;             // L2; n below is the training-set size it is scaled by
+  double lambda = 0.0;  // L2; n below is the training-set size it is scaled by
   std::size_t n = 50000;
 };
 
