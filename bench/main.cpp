@@ -267,19 +267,19 @@ int main(int argc, char** argv) {
     train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);
     return rss;
   };
+  auto growth_mb_per_epoch = [](const std::vector<double>& rss) {
+    return (rss.back() - rss.front()) / kMiB / static_cast<double>(rss.size() - 1);
+  };
   {
     const std::vector<double> rss = rss_series(nullptr);
     line("rss_epochs", rss.size());
     line("rss_first_epoch_mb", rss.front() / kMiB, 1);
     line("rss_last_epoch_mb", rss.back() / kMiB, 1);
-    line("rss_growth_mb_per_epoch",
-         (rss.back() - rss.front()) / kMiB / static_cast<double>(rss.size() - 1), 4);
+    line("rss_growth_mb_per_epoch", growth_mb_per_epoch(rss), 4);
   }
   {
     data::Elastic elastic(data::ImageSize{28, 28}, 4.0, 34.0);
-    const std::vector<double> rss = rss_series(&elastic);
-    line("rss_growth_mb_per_epoch_elastic",
-         (rss.back() - rss.front()) / kMiB / static_cast<double>(rss.size() - 1), 4);
+    line("rss_growth_mb_per_epoch_elastic", growth_mb_per_epoch(rss_series(&elastic)), 4);
   }
   const double peak = bench::peak_rss_bytes() / kMiB;
   line("peak_rss_mb", peak, 1);  // loading + training (before the floor's copy below)
