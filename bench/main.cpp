@@ -28,6 +28,7 @@
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
+#include "xgrad/threads.hpp"
 #include "xgrad/train/fit.hpp"
 
 extern "C" char* openblas_get_config();
@@ -198,7 +199,7 @@ int main(int argc, char** argv) {
 
   const auto t_start = Clock::now();
   // One thread, set before anything is measured: the floor and xgrad both use it.
-  set_blas_threads(1);
+  set_num_threads(1);
   line("scalar", sizeof(Scalar) == sizeof(float) ? "float" : "double");
   line("blas_threads", 1);
   line("blas", openblas_get_config());

@@ -19,6 +19,7 @@
 #include <xgrad/nn.hpp>
 #include <xgrad/ops.hpp>
 #include <xgrad/optim.hpp>
+#include <xgrad/threads.hpp>
 #include <xtensor/xview.hpp>
 
 namespace {
@@ -67,14 +68,14 @@ int main(int argc, char** argv) {
     app.add_option("--epochs", epochs, "epochs");
     app.add_option("--lr", lr, "learning rate η");
     app.add_option("--cost", cost_name, "quadratic or cross-entropy");
-    app.add_option("--threads", threads, "BLAS threads per process");
+    app.add_option("--threads", threads, "threads per process (xg::set_num_threads)");
     app.add_option("--seed", seed, "seed of the initial weights and the batch order");
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       return dist::rank() == 0 ? app.exit(e) : (e.get_exit_code() ? 2 : 0);
     }
-    set_blas_threads(threads);
+    set_num_threads(threads);
     const bool talk = dist::rank() == 0;
 
     auto mnist = data::load_mnist(dir, train_size, 10000, data::InputStorage::bytes);
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
     Rng order(seed + 1);  // the same seed on every rank: the same global batches
     data::Batches batches(mnist.training, batch, &order);
     if (talk)
-      fmt::print("{} rank(s) x {} BLAS thread(s), {} on {} images, global batch {}\n", dist::size(),
-                 blas_threads(), model->describe(), mnist.training.size(), batch);
+      fmt::print("{} rank(s) x {} thread(s), {} on {} images, global batch {}\n", dist::size(),
+                 num_threads(), model->describe(), mnist.training.size(), batch);
 
     for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
       const auto t0 = std::chrono::steady_clock::now();

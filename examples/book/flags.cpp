@@ -200,7 +200,7 @@ void add_common_flags(CLI::App& app, Settings& s) {
                  "Save model, optimizer and RNG state here after each epoch");
   app.add_option("--resume", s.resume, "Continue a run from a --checkpoint directory");
   add_integer(app, "--threads", s.threads,
-              "BLAS threads per process (default 1; experiments 11-13: 2); under mpirun, per rank",
+              "threads per process for the large matrix products and updates (default 1; experiments 11-13: 2); under mpirun, per rank",
               ranges::threads);
 }
 

@@ -100,12 +100,9 @@ Tensor scatter_rows(const Tensor& x, const std::vector<std::size_t>& indices, st
 }  // namespace xg
 
 namespace xg {
-/// Threads OpenBLAS may use (n < 1 means 1). xgrad sets 1 on first use unless
-/// OPENBLAS_NUM_THREADS is set or this was called first: the book's matrices
-/// are far too small for threads to pay off. Threads help large layers
-/// (784-800-10 at batch 100); for small ones run processes instead
-/// (docs/distributed.md).
+/// The older names of set_num_threads / num_threads (include/xgrad/threads.hpp):
+/// xgrad cuts the large matrix products over its own threads and keeps
+/// OpenBLAS on one thread (unless OPENBLAS_NUM_THREADS fixes it).
 void set_blas_threads(int n);
-/// The threads OpenBLAS uses now (after xgrad's default of 1 is applied).
 int blas_threads();
 }  // namespace xg

@@ -19,6 +19,7 @@
 #include "xgrad/random.hpp"
 #include "xgrad/scalar.hpp"
 #include "xgrad/tensor.hpp"
+#include "xgrad/threads.hpp"
 #include "xgrad/train/checkpointer.hpp"
 #include "xgrad/train/fit.hpp"
 #include "xgrad/train/health.hpp"

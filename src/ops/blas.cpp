@@ -2,42 +2,67 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
 #include "xgrad/ops.hpp"
+#include "xgrad/threads.hpp"
 
 extern "C" void openblas_set_num_threads(int num_threads);
-extern "C" int openblas_get_num_threads(void);
 
 namespace xg {
 
 namespace detail {
 namespace {
-// The default of one thread is applied once, before the first gemm or the
-// first explicit setting, so that a set_blas_threads() made before any gemm
-// is not overridden by it.
+// OpenBLAS's own threads are set to one once, before the first gemm, unless
+// the user fixed them in the environment: xgrad's threads (set_num_threads)
+// cut the large products instead, and the book's small ones run fastest on
+// one thread.
 void default_threads_once() {
   static std::once_flag once;
   std::call_once(once, [] {
     if (!std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
   });
 }
+
+// Blocks of the result are cut at multiples of this many rows or columns, so
+// every block but the last keeps OpenBLAS's micro-kernel tiles whole.
+constexpr std::size_t kBlockAlign = 16;
+// A product is cut only when each block still has this many multiply-adds:
+// smaller ones gain less than the hand-over costs, and a block under
+// 100·100·100 could take OpenBLAS's unpacked small-matrix kernels, whose sums
+// differ in the last bits from the packed kernels the whole product uses.
+constexpr double kMinBlockMacs = 2.0 * 1024 * 1024;
+
+void cblas_gemm(bool trans_a, bool trans_b, int m, int n, int k, Scalar alpha, const Scalar* a,
+                int lda, const Scalar* b, int ldb, Scalar beta, Scalar* c, int ldc) {
+#if defined(XGRAD_FLOAT)
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
 }  // namespace
 }  // namespace detail
 
 void set_blas_threads(int n) {
   detail::default_threads_once();
-  openblas_set_num_threads(n < 1 ? 1 : n);
+  set_num_threads(n);
 }
 
-int blas_threads() {
-  detail::default_threads_once();
-  return openblas_get_num_threads();
-}
+int blas_threads() { return num_threads(); }
 
 namespace detail {
 
+// With several threads, C is cut into blocks of whole rows (when it has more
+// rows than columns) or whole columns, one product per block on one
+// OpenBLAS thread each. Every element of C is then the same sum, in the same
+// order, as in the undivided product, so the bits do not depend on the
+// thread count (tests/test_threads.cpp checks it); OpenBLAS's own threads
+// do not promise that.
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c) {
   default_threads_once();
@@ -48,15 +73,29 @@ void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array&
   const int lda = std::max<int>(1, static_cast<int>(a.shape()[1]));
   const int ldb = std::max<int>(1, static_cast<int>(b.shape()[1]));
   const int ldc = std::max(1, n);
-#if defined(XGRAD_FLOAT)
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a.data(), lda, b.data(), ldb,
-              beta, c.data(), ldc);
-#else
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a.data(), lda, b.data(), ldb,
-              beta, c.data(), ldc);
-#endif
+  const double macs = double(m) * double(n) * double(k);
+  if (num_threads() < 2 || macs < 2 * kMinBlockMacs) {
+    cblas_gemm(trans_a, trans_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+    return;
+  }
+  const bool by_rows = m >= n;
+  const std::size_t extent = static_cast<std::size_t>(by_rows ? m : n);
+  const std::size_t units = (extent + kBlockAlign - 1) / kBlockAlign;
+  const double macs_per_unit = macs / double(extent) * double(kBlockAlign);
+  const auto grain = static_cast<std::size_t>(kMinBlockMacs / macs_per_unit) + 1;
+  parallel_for(units, grain, [&](std::size_t begin, std::size_t end) {
+    const std::size_t from = begin * kBlockAlign, to = std::min(extent, end * kBlockAlign);
+    const int len = static_cast<int>(to - from);
+    if (by_rows) {  // rows [from, to) of C: rows of op(A)
+      const Scalar* a_block = a.data() + (trans_a ? from : from * std::size_t(lda));
+      cblas_gemm(trans_a, trans_b, len, n, k, alpha, a_block, lda, b.data(), ldb, beta,
+                 c.data() + from * std::size_t(ldc), ldc);
+    } else {  // columns [from, to) of C: columns of op(B)
+      const Scalar* b_block = b.data() + (trans_b ? from * std::size_t(ldb) : from);
+      cblas_gemm(trans_a, trans_b, m, len, k, alpha, a.data(), lda, b_block, ldb, beta,
+                 c.data() + from, ldc);
+    }
+  });
 }
 
 }  // namespace detail

@@ -6,6 +6,8 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "pieces.hpp"
+
 namespace xg::optim {
 
 Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps,
@@ -30,19 +32,23 @@ void Adam::step() {
   const auto eps = static_cast<Scalar>(eps_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!has_update(i)) continue;
-    const Array& g = regularized_grad(i);
-    Array& m = m_[i];
-    Array& v = v_[i];
-    Array& w = params_[i].mutable_value();
+    const Array& grad = regularized_grad(i);
+    Array& weight = params_[i].mutable_value();
     const double t = static_cast<double>(++t_[i]);
     // The moments start at 0, so early averages are biased toward 0 by the
     // factor (1 − β^t); dividing by it removes the bias.
     const auto step = static_cast<Scalar>(lr_ / (1.0 - std::pow(beta1_, t)));
     const auto root_bc2 = static_cast<Scalar>(std::sqrt(1.0 - std::pow(beta2_, t)));
-    xt::noalias(m) = b1 * m + (Scalar(1) - b1) * g;
-    xt::noalias(v) = b2 * v + (Scalar(1) - b2) * g * g;
-    // w ← w − η·m̂/(√v̂ + ε), m̂ = m/(1−β1^t), √v̂ = √v/√(1−β2^t)
-    xt::noalias(w) -= step * m / (xt::sqrt(v) / root_bc2 + eps);
+    detail::for_each_piece(weight.size(), [&](std::size_t from, std::size_t to) {
+      const auto g = detail::flat(grad, from, to);
+      auto m = detail::flat(m_[i], from, to);
+      auto v = detail::flat(v_[i], from, to);
+      auto w = detail::flat(weight, from, to);
+      xt::noalias(m) = b1 * m + (Scalar(1) - b1) * g;
+      xt::noalias(v) = b2 * v + (Scalar(1) - b2) * g * g;
+      // w ← w − η·m̂/(√v̂ + ε), m̂ = m/(1−β1^t), √v̂ = √v/√(1−β2^t)
+      xt::noalias(w) -= step * m / (xt::sqrt(v) / root_bc2 + eps);
+    });
   }
 }
 

@@ -4,6 +4,8 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "pieces.hpp"
+
 namespace xg::optim {
 
 Momentum::Momentum(std::vector<Tensor> params, double lr, double mu, Regularization reg,
@@ -21,14 +23,19 @@ void Momentum::step() {
   const auto mu = static_cast<Scalar>(mu_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!has_update(i)) continue;
-    const Array& g = regularized_grad(i);
-    Array& v = velocity_[i];
-    Array& w = params_[i].mutable_value();
-    xt::noalias(v) = mu * v - eta * g;  // v ← μv − ηg
-    if (nesterov_)
-      xt::noalias(w) += mu * v - eta * g;  // w ← w + μv − ηg (look ahead along the new v)
-    else
-      xt::noalias(w) += v;  // w ← w + v
+    const Array& grad = regularized_grad(i);
+    Array& velocity = velocity_[i];
+    Array& weight = params_[i].mutable_value();
+    detail::for_each_piece(weight.size(), [&](std::size_t from, std::size_t to) {
+      const auto g = detail::flat(grad, from, to);
+      auto v = detail::flat(velocity, from, to);
+      auto w = detail::flat(weight, from, to);
+      xt::noalias(v) = mu * v - eta * g;  // v ← μv − ηg
+      if (nesterov_)
+        xt::noalias(w) += mu * v - eta * g;  // w ← w + μv − ηg (look ahead along the new v)
+      else
+        xt::noalias(w) += v;  // w ← w + v
+    });
   }
 }
 

@@ -3,6 +3,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "pieces.hpp"
 #include "xgrad/cost.hpp"
 
 namespace xg::optim {
@@ -20,10 +21,16 @@ double Regularization::value(const std::vector<Tensor>& tensors) const {
 void Regularization::add_gradient(const Array& w, const Array& g, Array& out) const {
   const auto a = static_cast<Scalar>(l2_rate());
   const auto b = static_cast<Scalar>(l1_rate());
-  if (l1 == 0.0)
-    xt::noalias(out) = g + a * w;
-  else
-    xt::noalias(out) = g + a * w + b * xt::sign(w);
+  if (out.shape() != w.shape()) out.resize(w.shape());
+  detail::for_each_piece(w.size(), [&](std::size_t from, std::size_t to) {
+    const auto wp = detail::flat(w, from, to);
+    const auto gp = detail::flat(g, from, to);
+    auto o = detail::flat(out, from, to);
+    if (l1 == 0.0)
+      xt::noalias(o) = gp + a * wp;
+    else
+      xt::noalias(o) = gp + a * wp + b * xt::sign(wp);
+  });
 }
 
 }  // namespace xg::optim

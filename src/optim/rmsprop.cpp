@@ -5,6 +5,8 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "pieces.hpp"
+
 namespace xg::optim {
 
 RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps,
@@ -21,11 +23,15 @@ void RMSProp::step() {
   const auto eps = static_cast<Scalar>(eps_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!has_update(i)) continue;
-    const Array& g = regularized_grad(i);
-    Array& s = square_avg_[i];
-    Array& w = params_[i].mutable_value();
-    xt::noalias(s) = alpha * s + (Scalar(1) - alpha) * g * g;  // s ← αs + (1−α)g²
-    xt::noalias(w) -= eta * g / (xt::sqrt(s) + eps);           // w ← w − ηg/(√s + ε)
+    const Array& grad = regularized_grad(i);
+    Array& weight = params_[i].mutable_value();
+    detail::for_each_piece(weight.size(), [&](std::size_t from, std::size_t to) {
+      const auto g = detail::flat(grad, from, to);
+      auto s = detail::flat(square_avg_[i], from, to);
+      auto w = detail::flat(weight, from, to);
+      xt::noalias(s) = alpha * s + (Scalar(1) - alpha) * g * g;  // s ← αs + (1−α)g²
+      xt::noalias(w) -= eta * g / (xt::sqrt(s) + eps);           // w ← w − ηg/(√s + ε)
+    });
   }
 }
 
