@@ -1,10 +1,15 @@
 // xgrad's own threads: parallel_for's contract (every index once, inline when
 // nested or busy, exceptions carried back) and the promise that the thread
-// count never changes a number — large products, the SGD step and whole
-// training steps are compared bit for bit against one thread.
+// count never changes a number — large products, the optimizers' steps and
+// whole training steps are compared bit for bit against one thread. In the
+// float build the products agree to rounding only: OpenBLAS's sgemm kernels
+// sum an element in an order that depends on the shape of the block it is
+// in (measured here: thousands of 80,000 elements differ when a product is
+// cut in two), which its dgemm kernels do not.
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -12,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "precision.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
@@ -37,6 +43,23 @@ std::size_t differing(const Array& a, const Array& b) {
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
     n += std::memcmp(a.data() + i, b.data() + i, sizeof(Scalar)) != 0;
   return n;
+}
+
+// Bit for bit in the double build; within `float_tol` of the largest
+// magnitude in the float build (see the top of this file).
+void check_same(const Array& one, const Array& many, double float_tol) {
+  INFO(differing(one, many) << " of " << one.size() << " elements differ");
+  if (!xg_test::single_precision) {
+    CHECK(same_bits(one, many));
+    return;
+  }
+  REQUIRE(one.shape() == many.shape());
+  double worst = 0, scale = 1;
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    worst = std::max(worst, std::abs(double(one.data()[i]) - double(many.data()[i])));
+    scale = std::max(scale, std::abs(double(one.data()[i])));
+  }
+  CHECK(worst <= float_tol * scale);
 }
 
 }  // namespace
@@ -143,8 +166,8 @@ TEST_CASE("large matrix products have the same bits on 1, 2 and 3 threads", "[th
           Threads t(threads);
           const Array many = matmul(a, b, ta, tb).value();
           INFO(c.m << "x" << c.k << "x" << c.n << " trans " << ta << tb << ", " << threads
-                   << " threads: " << differing(one, many) << " elements differ");
-          CHECK(same_bits(one, many));
+                   << " threads");
+          check_same(one, many, 1e-5);
         }
       }
   }
@@ -202,7 +225,7 @@ TEST_CASE("training steps of a wide network have the same bits on 1 and 2 thread
   const auto one = train(1), two = train(2);
   REQUIRE(one.size() == two.size());
   for (std::size_t i = 0; i < one.size(); ++i) {
-    INFO("parameter " << i << ": " << differing(one[i], two[i]) << " elements differ");
-    CHECK(same_bits(one[i], two[i]));
+    INFO("parameter " << i);
+    check_same(one[i], two[i], 1e-4);
   }
 }

@@ -2,8 +2,9 @@
 // xgrad's own threads inside one operation: the large matrix products and
 // the optimizers' loops over large parameters are cut into pieces that run
 // at once. Each piece computes its elements exactly as one thread would, so
-// a run's numbers do not depend on the thread count (docs/distributed.md,
-// "Threads or processes").
+// in the double build a run's numbers do not depend on the thread count; in
+// the float build OpenBLAS's sgemm sums some elements of a cut product in
+// another order, to rounding (docs/distributed.md, "Threads or processes").
 #include <algorithm>
 #include <cstddef>
 #include <functional>

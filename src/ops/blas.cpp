@@ -59,10 +59,12 @@ namespace detail {
 
 // With several threads, C is cut into blocks of whole rows (when it has more
 // rows than columns) or whole columns, one product per block on one
-// OpenBLAS thread each. Every element of C is then the same sum, in the same
-// order, as in the undivided product, so the bits do not depend on the
-// thread count (tests/test_threads.cpp checks it); OpenBLAS's own threads
-// do not promise that.
+// OpenBLAS thread each. With dgemm every element of C is then the same sum,
+// in the same order, as in the undivided product, so the bits do not depend
+// on the thread count (tests/test_threads.cpp checks it; OpenBLAS's own
+// threads do not promise that). sgemm's kernels (the float build) order some
+// sums by the block's shape: there the cut changes last bits, as OpenBLAS's
+// threads do.
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c) {
   default_threads_once();
