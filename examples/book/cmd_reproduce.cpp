@@ -165,7 +165,7 @@ int cmd_reproduce(const std::string& data_dir, std::size_t seeds, const std::str
                                               : fmt::format("**no** (±{})", e.tolerance));
     bullets[e.id] = fmt::format(
         "- **#{}** ({}): final per seed {}; peak per seed {}.{} {} seeds, {:.0f} s per run "
-        "({} BLAS thread{}; `{}`). Book: {}",
+        "({} thread{}; `{}`). Book: {}",
         e.id, e.note, r.final_acc.list(), r.peak.list(), r.extra.empty() ? "" : " " + r.extra + ".",
         r.final_acc.values.size(), r.seconds / static_cast<double>(r.final_acc.values.size()),
         e.threads, e.threads > 1 ? "s" : "", command, e.book_result);

@@ -51,7 +51,7 @@ std::vector<Experiment> make_table() {
   // Recipe (ours where the paper is silent; see docs/data-augmentation.md):
   // ReLU hidden units with He initialisation, softmax + log-likelihood, η 0.05
   // with momentum 0.9 over mini-batches of 100, L2 with λ = 5, η decayed per
-  // epoch, 2 BLAS threads.
+  // epoch, 2 threads (xg::set_num_threads: the numbers of one thread).
   auto paper_run = [&](int id, const std::string& augment, int epochs, double eta_decay,
                        double accuracy, const std::string& result, const std::string& note) {
     Experiment e{id,  {784, 800, 10}, "relu", "log-likelihood", "he",     0.05, 5.0, epochs,
