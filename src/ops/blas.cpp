@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 
@@ -84,7 +85,8 @@ void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array&
   const std::size_t extent = static_cast<std::size_t>(by_rows ? m : n);
   const std::size_t units = (extent + kBlockAlign - 1) / kBlockAlign;
   const double macs_per_unit = macs / double(extent) * double(kBlockAlign);
-  const auto grain = static_cast<std::size_t>(kMinBlockMacs / macs_per_unit) + 1;
+  // One unit more than the minimum: a piece's last unit may be a partial one.
+  const auto grain = static_cast<std::size_t>(std::ceil(kMinBlockMacs / macs_per_unit)) + 1;
   parallel_for(units, grain, [&](std::size_t begin, std::size_t end) {
     const std::size_t from = begin * kBlockAlign, to = std::min(extent, end * kBlockAlign);
     const int len = static_cast<int>(to - from);
