@@ -64,10 +64,12 @@ class Pool {
   std::size_t threads() const { return workers_.size() + 1; }
   std::mutex& busy() { return busy_; }
 
-  // Runs fn over the given pieces, piece 0 on this thread. busy_ is held.
-  void run(const Piece& fn, const std::vector<std::size_t>& bounds) {
+  // Runs fn over [0, n) in `pieces` even pieces, piece 0 on this thread.
+  // busy_ is held, so the bounds buffer is reused without allocating.
+  void run(const Piece& fn, std::size_t n, std::size_t pieces) {
+    bounds_.resize(pieces + 1);
+    for (std::size_t i = 0; i <= pieces; ++i) bounds_[i] = n * i / pieces;
     job_ = &fn;
-    bounds_ = &bounds;
     errors_.assign(workers_.size() + 1, nullptr);
     pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     {
@@ -88,11 +90,10 @@ class Pool {
 
  private:
   void run_piece(std::size_t piece) {
-    const std::vector<std::size_t>& b = *bounds_;
-    if (piece + 1 >= b.size()) return;
+    if (piece + 1 >= bounds_.size()) return;
     inside_piece = true;
     try {
-      (*job_)(b[piece], b[piece + 1]);
+      (*job_)(bounds_[piece], bounds_[piece + 1]);
     } catch (...) {
       errors_[piece] = std::current_exception();
     }
@@ -122,7 +123,7 @@ class Pool {
   std::atomic<bool> quit_{false};
   std::atomic<int> pending_{0};
   const Piece* job_ = nullptr;
-  const std::vector<std::size_t>* bounds_ = nullptr;
+  std::vector<std::size_t> bounds_;
   std::vector<std::exception_ptr> errors_;
   std::vector<std::thread> workers_;
 };
@@ -165,9 +166,7 @@ void parallel_pieces(std::size_t n, std::size_t grain, const Piece& fn) {
     fn(0, n);
     return;
   }
-  std::vector<std::size_t> bounds(pieces + 1);
-  for (std::size_t i = 0; i <= pieces; ++i) bounds[i] = n * i / pieces;
-  p.run(fn, bounds);
+  p.run(fn, n, pieces);
 }
 
 }  // namespace detail

@@ -49,10 +49,7 @@ void cblas_gemm(bool trans_a, bool trans_b, int m, int n, int k, Scalar alpha, c
 }  // namespace
 }  // namespace detail
 
-void set_blas_threads(int n) {
-  detail::default_threads_once();
-  set_num_threads(n);
-}
+void set_blas_threads(int n) { set_num_threads(n); }
 
 int blas_threads() { return num_threads(); }
 

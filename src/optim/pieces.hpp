@@ -28,12 +28,10 @@ void for_each_piece(std::size_t n, Fn&& fn) {
   });
 }
 
-/// Elements [from, to) of a contiguous Array as a 1-D xtensor expression.
-inline auto flat(Array& a, std::size_t from, std::size_t to) {
-  return xt::adapt(a.data() + from, to - from, xt::no_ownership(),
-                   std::array<std::size_t, 1>{to - from});
-}
-inline auto flat(const Array& a, std::size_t from, std::size_t to) {
+/// Elements [from, to) of a contiguous Array (const or not) as a 1-D xtensor
+/// expression.
+template <class A>
+auto flat(A& a, std::size_t from, std::size_t to) {
   return xt::adapt(a.data() + from, to - from, xt::no_ownership(),
                    std::array<std::size_t, 1>{to - from});
 }
