@@ -78,33 +78,43 @@ struct Config {
 };
 
 struct ConfigResult {
-  double epoch_seconds = 0, floor_seconds = 0;  // wall clock, medians
-  double epoch_cpu = 0, floor_cpu = 0;          // CPU time, medians
+  double epoch_seconds = 0, floor_seconds = 0, fused_seconds = 0;  // wall clock, medians
+  double epoch_cpu = 0, floor_cpu = 0, fused_cpu = 0;              // CPU time, medians
 };
 
-/// Warm-up epoch, then `epochs` training epochs, each followed by one floor
-/// epoch: interleaving makes the ratio robust to other load on the machine.
+/// Warm-up epoch, then `epochs` rounds of one training epoch with plain SGD,
+/// one with fused SGD (the same start and data order) and one floor epoch:
+/// interleaving makes the ratios robust to other load on the machine.
 ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, const Array& floor_inputs,
-                            std::size_t epochs, Network& net) {
-  Rng shuffle(1234);
+                            std::size_t epochs, Network& net, Network& fused) {
+  Rng shuffle(1234), fused_shuffle(1234);
   train::FitOptions o = training_only(cfg.batch, shuffle);
+  train::FitOptions fo = training_only(cfg.batch, fused_shuffle);
   bench::GemmFloor floor(floor_inputs, cfg.hidden, 10, cfg.batch);
 
-  train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);  // warm-up
+  // One epoch of `n` (options `opt`): wall seconds of the epoch, CPU seconds of the call.
+  auto train_epoch = [&](Network& n, train::FitOptions& opt, std::vector<double>& wall,
+                         std::vector<double>& cpu) {
+    const double c0 = cpu_seconds();
+    train::History h = train::fit(*n.model, *n.cost, *n.sgd, mnist.training, opt);
+    cpu.push_back(cpu_seconds() - c0);  // includes fit's small per-call setup
+    wall.push_back(h.epochs.at(0).seconds);
+  };
+  std::vector<double> warm;
+  train_epoch(net, o, warm, warm);  // warm-ups
+  train_epoch(fused, fo, warm, warm);
   floor.epoch();
-  std::vector<double> train_s, floor_s, train_cpu, floor_cpu;
+  std::vector<double> train_s, floor_s, train_cpu, floor_cpu, fused_s, fused_cpu;
   for (std::size_t e = 0; e < epochs; ++e) {
-    o.first_epoch = e + 1;
-    double c0 = cpu_seconds();
-    train::History h = train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o);
-    train_cpu.push_back(cpu_seconds() - c0);  // includes fit's small per-call setup
-    train_s.push_back(h.epochs.at(0).seconds);
-    c0 = cpu_seconds();
+    o.first_epoch = fo.first_epoch = e + 1;
+    train_epoch(net, o, train_s, train_cpu);
+    train_epoch(fused, fo, fused_s, fused_cpu);
+    const double c0 = cpu_seconds();
     floor_s.push_back(floor.epoch());
     floor_cpu.push_back(cpu_seconds() - c0);
   }
-  return {bench::median(train_s), bench::median(floor_s), bench::median(train_cpu),
-          bench::median(floor_cpu)};
+  return {bench::median(train_s),   bench::median(floor_s),   bench::median(fused_s),
+          bench::median(train_cpu), bench::median(floor_cpu), bench::median(fused_cpu)};
 }
 
 /// Forward+backward through a chain of 2n tiny elementwise nodes (1×8) and a
@@ -299,9 +309,9 @@ int main(int argc, char** argv) {
   const std::vector<Config> configs = {{30, 10}, {100, 10}, {30, 100}};
   double headline_ratio = 0;
   for (const Config& cfg : configs) {
-    Rng init(42);
-    Network net(cfg.hidden, init);
-    const ConfigResult r = measure_config(cfg, mnist, floor_inputs, epochs, net);
+    Rng init(42), fused_init(42);
+    Network net(cfg.hidden, init), fused(cfg.hidden, fused_init, /*fused=*/true);
+    const ConfigResult r = measure_config(cfg, mnist, floor_inputs, epochs, net, fused);
     const double ratio = r.epoch_seconds / r.floor_seconds;
     line("epoch_seconds_" + cfg.tag(), r.epoch_seconds, 4);
     line("floor_seconds_" + cfg.tag(), r.floor_seconds, 4);
@@ -317,14 +327,23 @@ int main(int argc, char** argv) {
     line("cpu_gflops_" + cfg.tag(), gflop / r.epoch_cpu, 2);
     line("peak_fraction_" + cfg.tag(), gflop / r.epoch_cpu / peak_gflops, 3);
     line("floor_peak_fraction_" + cfg.tag(), gflop / r.floor_cpu / peak_gflops, 3);
+    // The same network with fused SGD (optim::SGD::set_fused: the weight
+    // update inside the weight-gradient gemm).
+    line("fused_epoch_seconds_" + cfg.tag(), r.fused_seconds, 4);
+    line("fused_ratio_" + cfg.tag(), r.fused_seconds / r.floor_seconds, 3);
+    line("fused_epoch_cpu_seconds_" + cfg.tag(), r.fused_cpu, 4);
+    line("fused_cpu_ratio_" + cfg.tag(), r.fused_cpu / r.floor_cpu, 3);
+    line("fused_peak_fraction_" + cfg.tag(), gflop / r.fused_cpu / peak_gflops, 3);
     if (&cfg == &configs.front()) {
       headline_ratio = ratio;
       // The trained model must be right as well as fast.
-      const Array out = train::predict(*net.model, mnist.test);
-      line("test_accuracy_" + cfg.tag(),
-           static_cast<double>(data::count_correct(out, mnist.test.labels)) /
-               static_cast<double>(mnist.test.size()),
-           4);
+      auto accuracy = [&](Network& n) {
+        return static_cast<double>(
+                   data::count_correct(train::predict(*n.model, mnist.test), mnist.test.labels)) /
+               static_cast<double>(mnist.test.size());
+      };
+      line("test_accuracy_" + cfg.tag(), accuracy(net), 4);
+      line("fused_test_accuracy_" + cfg.tag(), accuracy(fused), 4);
       // Evaluation throughput: predict() over the 10,000 test images.
       std::vector<double> s;
       for (int i = 0; i < (quick ? 3 : 11); ++i) {

@@ -13,15 +13,18 @@
 namespace xg::bench {
 
 /// The book's chapter-1 network: 784-hidden-10 sigmoid, N(0,1) weights,
-/// quadratic cost, plain SGD with η = 3.
+/// quadratic cost, plain SGD with η = 3 (with `fused`, SGD's steps inside
+/// backward: optim::SGD::set_fused).
 struct Network {
   std::shared_ptr<nn::Sequential> model;
   std::unique_ptr<Cost> cost = make_cost("quadratic");
   std::unique_ptr<optim::SGD> sgd;
 
-  Network(std::size_t hidden, Rng& init_rng)
+  Network(std::size_t hidden, Rng& init_rng, bool fused = false)
       : model(nn::mlp({784, hidden, 10}, "sigmoid", init_rng, nn::Init::large)),
-        sgd(std::make_unique<optim::SGD>(model->parameters(), 3.0)) {}
+        sgd(std::make_unique<optim::SGD>(model->parameters(), 3.0)) {
+    sgd->set_fused(fused);
+  }
 };
 
 /// Training only: every monitor off, no evaluation set.

@@ -104,8 +104,11 @@ const Array& Tensor::grad() const {
   if (!n.has_grad)
     throw graph_error(std::string("grad: tensor (op '") + n.op + "', shape " +
                       shape_str(n.value.shape()) + ") has no gradient: " +
-                      (n.requires_grad ? "backward() has not reached it since zero_grad()"
-                                       : "it does not require grad"));
+                      (!n.requires_grad ? "it does not require grad"
+                       : n.step.applied
+                           ? "its optimizer step was applied inside backward() (fused SGD, "
+                             "optim::SGD::set_fused), which keeps no gradient"
+                           : "backward() has not reached it since zero_grad()"));
   return n.grad;
 }
 
@@ -195,6 +198,18 @@ void check_root(const Node& root, const Array& seed) {
                     "call backward(/*keep_graph=*/true) to reuse it");
 }
 
+// A leaf armed for a step inside backward: how many edges of this graph lead
+// to it (a rule may apply the step only when its gradient is the whole one).
+void count_step_use(Node& leaf, bool first_in_pass) {
+  if (first_in_pass && leaf.step.applied)
+    throw graph_error("backward: a parameter of shape " + shape_str(leaf.value.shape()) +
+                      " already took its optimizer step inside an earlier backward(), and the "
+                      "optimizer's step() has not run since: with fused steps "
+                      "(optim::SGD::set_fused) each update needs zero_grad(), one backward(), "
+                      "step()");
+  leaf.step.uses = first_in_pass ? 1 : leaf.step.uses + 1;
+}
+
 void run_backward(Node& root, Array seed, bool keep_graph) {
   check_root(root, seed);
 
@@ -209,6 +224,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
       Node* in = node->inputs[next++].get();
+      if (in->step.armed) count_step_use(*in, in->mark != stamp);
       if (in->requires_grad && in->mark != stamp) {
         if (in->released) throw_released(*in);
         in->mark = stamp;
@@ -235,7 +251,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
       continue;
     }
     if (n.has_grad) {
-      BackwardContext ctx(n);
+      BackwardContext ctx(n, /*steps_allowed=*/!keep_graph);
       n.backward(ctx);
       if (anomaly) {
         for (const auto& in : n.inputs)
@@ -428,6 +444,16 @@ Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
   in.has_grad = true;
   return in.grad;
+}
+
+Array* BackwardContext::step_target(std::size_t i, Scalar& alpha) {
+  Node& in = *node_.inputs[i];
+  if (!steps_allowed_ || !in.step.armed || in.step.applied || in.step.uses != 1 || in.has_grad ||
+      !in.is_leaf())
+    return nullptr;
+  in.step.applied = true;
+  alpha = in.step.alpha;
+  return &in.value;
 }
 
 Tensor GraphContext::gy() const { return grads_.at(&node_); }

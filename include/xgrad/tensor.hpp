@@ -94,6 +94,16 @@ struct Node {
   // empty otherwise. (It points back into the graph: zero_grad() drops it.)
   std::shared_ptr<Node> grad_graph;
   const char* op = "leaf";  // op that produced it, for messages
+  // An update armed by an optimizer that steps inside backward
+  // (optim::SGD::set_fused): the rule that produces this leaf's whole
+  // gradient may write value ← value + alpha·gradient in place instead of
+  // storing the gradient, saving a buffer and a pass over it.
+  struct StepInBackward {
+    bool armed = false;
+    bool applied = false;  // a rule did it since the optimizer armed it
+    Scalar alpha = 0;
+    std::uint32_t uses = 0;  // edges into this leaf in the current backward
+  } step;
   NodeList inputs;
   BackwardFn backward;
   std::uint64_t mark = 0;  // visit stamp of the topological sort
@@ -185,7 +195,7 @@ class Tensor {
 /// sums over broadcast axes.
 class BackwardContext {
  public:
-  explicit BackwardContext(Node& node) : node_(node) {}
+  BackwardContext(Node& node, bool steps_allowed) : node_(node), steps_allowed_(steps_allowed) {}
   /// dC/dy, the gradient of the op's output.
   const Array& gy() const { return node_.grad; }
   /// dC/dy moved out, for the op's last use of it: saves a copy. (A copy when
@@ -215,9 +225,16 @@ class BackwardContext {
   /// Input i's gradient buffer for ops that accumulate in place (gemm with
   /// beta = 1). `fresh` is true when it was just allocated and holds garbage.
   Array& grad_buffer(std::size_t i, bool& fresh);
+  /// For a rule's last read of input i's value: the leaf's value to update in
+  /// place (value += alpha·gradient, `alpha` set) when an optimizer armed it
+  /// and this rule produces its whole gradient (one edge into it, no gradient
+  /// yet, the graph not kept); nullptr otherwise, and the rule adds its
+  /// gradient as usual.
+  Array* step_target(std::size_t i, Scalar& alpha);
 
  private:
   Node& node_;
+  bool steps_allowed_;
 };
 
 /// The same interface with Tensors, for the create_graph path: gy(), x(i) and

@@ -175,4 +175,14 @@ void add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b
 void add_row_sum(BackwardContext& c, std::size_t i, const Array& g);
 void add_row_sum(GraphContext& c, std::size_t i, const Tensor& g);
 
+/// The same two, for the rule's last read of input i's value: when an
+/// optimizer armed input i for a step inside backward (optim::SGD::set_fused)
+/// they apply the step to its value instead (BackwardContext::step_target).
+void step_or_add_matmul(BackwardContext& c, std::size_t i, const Array& a, const Array& b, bool ta,
+                        bool tb);
+void step_or_add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b, bool ta,
+                        bool tb);
+void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& g);
+void step_or_add_row_sum(GraphContext& c, std::size_t i, const Tensor& g);
+
 }  // namespace xg::bw

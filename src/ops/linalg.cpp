@@ -36,6 +36,44 @@ void add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) {
   c.add(i, reshape(sum(g, 0), c.x(i).shape()));
 }
 
+// The two helpers below serve a rule's last read of input i's value: when an
+// optimizer armed input i for a step inside backward (optim::SGD::set_fused),
+// the step goes straight into it, w ← w + α·(its gradient), α = −η, and no
+// gradient buffer is written or read again. Otherwise they add the gradient.
+
+void step_or_add_matmul(BackwardContext& c, std::size_t i, const Array& a, const Array& b, bool ta,
+                        bool tb) {
+  Scalar alpha = 0;
+  if (Array* w = c.step_target(i, alpha)) {
+    detail::gemm(ta, tb, alpha, a, b, Scalar(1), *w);  // one gemm with beta = 1
+    return;
+  }
+  add_matmul(c, i, a, b, ta, tb);
+}
+
+void step_or_add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b, bool ta,
+                        bool tb) {
+  add_matmul(c, i, a, b, ta, tb);
+}
+
+void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
+  Scalar alpha = 0;
+  Array* w = c.step_target(i, alpha);
+  if (!w) return add_row_sum(c, i, G);
+  // Each column summed in the order add_row_sum uses, then w + α·s as
+  // SGD::step writes it: the same bits as the unfused step.
+  const std::size_t rows = G.shape()[0], cols = G.shape()[1];
+  const Scalar* g = G.data();
+  Scalar* out = w->data();
+  for (std::size_t j = 0; j < cols; ++j) {
+    Scalar s = 0;
+    for (std::size_t r = 0; r < rows; ++r) s += g[r * cols + j];
+    out[j] -= -alpha * s;
+  }
+}
+
+void step_or_add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) { add_row_sum(c, i, g); }
+
 }  // namespace bw
 
 // C = op(A)·op(B);  dop(A) = G·op(B)ᵀ,  dop(B) = op(A)ᵀ·G
@@ -62,9 +100,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     }
     if (c.needs(1)) {
       if (!tb)
-        bw::add_matmul(c, 1, c.x(0), G, !ta, false);  // dB = op(A)ᵀ·G
+        bw::step_or_add_matmul(c, 1, c.x(0), G, !ta, false);  // dB = op(A)ᵀ·G
       else
-        bw::add_matmul(c, 1, G, c.x(0), true, ta);  // dB = Gᵀ·op(A)
+        bw::step_or_add_matmul(c, 1, G, c.x(0), true, ta);  // dB = Gᵀ·op(A)
     }
   });
 }
@@ -93,8 +131,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   return record("linear", std::move(y), {x, w, b}, [](auto& c) {
     const auto& G = c.gy();
     if (c.needs(0)) bw::add_matmul(c, 0, G, c.x(1), false, false);
-    if (c.needs(1)) bw::add_matmul(c, 1, G, c.x(0), true, false);
-    if (c.needs(2)) bw::add_row_sum(c, 2, G);
+    // W's and b's last reads: either may take its optimizer step here.
+    if (c.needs(1)) bw::step_or_add_matmul(c, 1, G, c.x(0), true, false);
+    if (c.needs(2)) bw::step_or_add_row_sum(c, 2, G);
   });
 }
 

@@ -8,6 +8,23 @@ namespace xg::optim {
 SGD::SGD(std::vector<Tensor> params, double lr, Regularization reg)
     : Optimizer(std::move(params), lr, std::move(reg), "sgd") {}
 
+void SGD::set_fused(bool on) {
+  if (!on) disarm();
+  fused_ = on;
+}
+
+void SGD::zero_grad() {
+  Optimizer::zero_grad();
+  if (!fused_) return;
+  const auto alpha = static_cast<Scalar>(-lr_);
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    params_[i].node()->step = {/*armed=*/!regularized(i), /*applied=*/false, alpha, 0};
+}
+
+void SGD::disarm() {
+  for (Tensor& p : params_) p.node()->step = {};
+}
+
 void SGD::step() {
   const auto eta = static_cast<Scalar>(lr_);
   // The book writes weight decay as a factor on w rather than a gradient term.
@@ -36,6 +53,7 @@ void SGD::step() {
       }
     });
   }
+  if (fused_) disarm();
 }
 
 }  // namespace xg::optim

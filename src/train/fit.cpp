@@ -205,6 +205,13 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   // Under mpirun every rank runs this loop over the same global batches and
   // takes its shard of each (FitOptions::data_parallel).
   const bool parallel = o.data_parallel && dist::is_distributed();
+  if (parallel && optimizer.steps_in_backward())
+    throw value_error(
+        "fit: data-parallel training averages the gradients over the ranks after "
+        "backward(), but this " +
+        optimizer.name() +
+        " takes its steps inside backward() (fused, SGD::set_fused(true)); turn "
+        "fused steps off for data_parallel");
   if (parallel) dist::broadcast(params);  // all ranks start from rank 0's weights
   if (parallel && dist::rank() != 0) reseed_dropout_for_rank(model);
   Monitor* const monitor = !parallel || dist::rank() == 0 ? o.monitor : nullptr;

@@ -180,6 +180,32 @@ void check_dropout() {
               << (dist::size() > 1 ? "distinct mask streams" : "one stream") << ")" << std::endl;
 }
 
+// Fused SGD steps inside backward, before the gradients could be averaged:
+// data-parallel fit must refuse it up front and leave the weights alone.
+void check_fused_refused() {
+  const data::Dataset training = xg_test::synthetic(40, 5);
+  Rng init(11);
+  auto model = nn::mlp({xg_test::features, 20, xg_test::classes}, "sigmoid", init);
+  const Array before = model->parameters()[0].value();
+  optim::SGD sgd(model->parameters(), 1.0);
+  sgd.set_fused(true);
+  auto cost = make_cost("quadratic");
+  train::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 10;
+  o.monitor_evaluation_accuracy = false;
+  bool refused = false;
+  try {
+    train::fit(*model, *cost, sgd, training, o);
+  } catch (const value_error& e) {
+    refused = std::string(e.what()).find("fused") != std::string::npos;
+  }
+  require(dist::size() == 1 || refused, "data-parallel fit refuses fused SGD, naming it");
+  require(dist::size() == 1 || model->parameters()[0].value() == before,
+          "the refused fit changed no weight");
+  if (dist::rank() == 0) std::cout << "ok: fused SGD refused by data-parallel fit" << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,6 +230,7 @@ int main(int argc, char** argv) {
     check_resume(true, false);
     check_resume(false, true);
     check_dropout();
+    check_fused_refused();
     return 0;
   });
 }

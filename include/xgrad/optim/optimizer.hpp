@@ -28,8 +28,12 @@ class Optimizer {
   /// gradient (backward did not reach it since zero_grad) is left untouched,
   /// and so is its state. No heap allocation after the first step.
   virtual void step() = 0;
-  /// Forgets every parameter's gradient.
-  void zero_grad();
+  /// Forgets every parameter's gradient (and, for a rule that steps inside
+  /// backward, arms the next backward to do so).
+  virtual void zero_grad();
+  /// Whether some parameters take their step inside backward() rather than in
+  /// step() (optim::SGD::set_fused): their gradients are then never stored.
+  virtual bool steps_in_backward() const { return false; }
 
   /// η, readable and settable between steps (learning-rate schedules).
   double learning_rate() const { return lr_; }
