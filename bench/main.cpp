@@ -192,6 +192,9 @@ int main(int argc, char** argv) {
   app.add_flag("--serve", serve,
                "lock-step mode for bench/peers.py: after the header and loading, train one epoch "
                "per 'epoch' command on stdin (protocol in bench/lockstep.hpp); nothing else");
+  bool serve_fused = false;
+  app.add_flag("--fused", serve_fused,
+               "with --serve or --profile: train with fused SGD steps (optim::SGD::set_fused)");
   CLI11_PARSE(app, argc, argv);
   if (quick) epochs = 1;
 
@@ -246,11 +249,11 @@ int main(int argc, char** argv) {
   line("peak_rss_after_load_mb", bench::peak_rss_bytes() / kMiB, 1);
   line("rss_after_load_mb", bench::resident_bytes() / kMiB, 1);
 
-  if (serve) return bench::serve(mnist);
+  if (serve) return bench::serve(mnist, serve_fused);
 
   if (profile_epochs > 0) {
     Rng init(42), shuffle(1234);
-    Network net(30, init);
+    Network net(30, init, serve_fused);
     train::FitOptions o = training_only(profile_batch, shuffle);
     o.epochs = profile_epochs;
     for (const auto& r : train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o).epochs)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """xgrad, PyTorch and libtorch training the same network in the same run.
 
-Starts xgrad-bench --serve, bench/pytorch_mlp.py --serve and
-xgrad-libtorch-mlp --serve side by side (the lock-step protocol of
+Starts xgrad-bench --serve (twice: plain SGD, and with --fused),
+bench/pytorch_mlp.py --serve and xgrad-libtorch-mlp --serve side by side (the lock-step protocol of
 bench/lockstep.hpp) and alternates their epochs: for each network every
 program gets a warm-up epoch, then round after round one epoch each, the
 order rotating from round to round, so load from other programs on the
@@ -85,7 +85,8 @@ def run_setting(args, setting, unset, scalar, out):
     env["OPENBLAS_NUM_THREADS"] = "1"
     dtype = "float64" if scalar == "double" else "float32"
     xgrad_bin = args.xgrad_double if scalar == "double" else args.xgrad_float
-    peers = [Peer("xgrad", [xgrad_bin, "--serve", "--data", args.data], env)]
+    peers = [Peer("xgrad", [xgrad_bin, "--serve", "--data", args.data], env),
+             Peer("fused", [xgrad_bin, "--serve", "--fused", "--data", args.data], env)]
     if args.pytorch:
         peers.append(Peer("pytorch", [args.python, args.pytorch, "--serve", "--data", args.data,
                                       "--dtype", dtype], env))
@@ -156,17 +157,22 @@ def main():
                 out.flush()
     unit = "wall" if args.wall else "CPU"
     print(f"seconds per epoch ({unit} seconds, median of {args.epochs} alternated rounds); "
-          "ratios: xgrad/floor, and how many times faster xgrad is than each peer")
-    head = ("setting", "kernel", "scalar", "network", "xgrad", "floor", "pytorch", "libtorch",
-            "x/floor", "pytorch/x", "libtorch/x", "load")
-    fmt = "{:<13} {:<10} {:<6} {:<15} {:>7} {:>7} {:>8} {:>8} {:>7} {:>9} {:>10} {:>9}"
+          "ratios: xgrad/floor, and how many times faster xgrad is than each peer; "
+          "'fused': xgrad with fused SGD (optim::SGD::set_fused), 'f/floor', 'pytorch/f' "
+          "and 'libtorch/f' the same ratios for it")
+    head = ("setting", "kernel", "scalar", "network", "xgrad", "fused", "floor", "pytorch",
+            "libtorch", "x/floor", "f/floor", "pytorch/x", "libtorch/x", "pytorch/f", "libtorch/f",
+            "load")
+    fmt = ("{:<13} {:<10} {:<6} {:<15} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>9} {:>10}"
+           " {:>9} {:>10} {:>9}")
     print(fmt.format(*head))
     for setting, kernel, scalar, tag, med, lo, hi in rows:
-        x = med["xgrad"]
+        x, f = med["xgrad"], med["fused"]
         pt, lt = med.get("pytorch"), med.get("libtorch")
-        print(fmt.format(setting, kernel, scalar, tag, cell(x), cell(med["floor"]), cell(pt),
-                         cell(lt), cell(x / med["floor"], 2), cell(pt and pt / x, 1),
-                         cell(lt and lt / x, 1), f"{lo:.1f}-{hi:.1f}"))
+        print(fmt.format(setting, kernel, scalar, tag, cell(x), cell(f), cell(med["floor"]),
+                         cell(pt), cell(lt), cell(x / med["floor"], 2), cell(f / med["floor"], 2),
+                         cell(pt and pt / x, 1), cell(lt and lt / x, 1), cell(pt and pt / f, 1),
+                         cell(lt and lt / f, 1), f"{lo:.1f}-{hi:.1f}"))
     return 0
 
 

@@ -32,8 +32,8 @@ struct Session {
   std::size_t epoch = 0;
 
   Session(const data::Mnist& mnist, const Array& floor_inputs, std::size_t hidden,
-          std::size_t batch)
-      : net(hidden, init),
+          std::size_t batch, bool fused)
+      : net(hidden, init, fused),
         floor(floor_inputs, hidden, 10, batch),
         options(training_only(batch, shuffle)) {
     run(mnist);  // warm-up
@@ -55,7 +55,7 @@ struct Session {
 
 }  // namespace
 
-int serve(const data::Mnist& mnist) {
+int serve(const data::Mnist& mnist, bool fused) {
   const Array floor_inputs = mnist.training.input_rows(0, mnist.training.size());
   std::optional<Session> session;
   return lockstep(
@@ -63,7 +63,7 @@ int serve(const data::Mnist& mnist) {
       [&](long long hidden, long long batch) {
         session.reset();  // frees the previous network before building the next
         session.emplace(mnist, floor_inputs, static_cast<std::size_t>(hidden),
-                        static_cast<std::size_t>(batch));
+                        static_cast<std::size_t>(batch), fused);
       },
       [&] { return session->run(mnist); });
 }

@@ -44,7 +44,8 @@ inline train::FitOptions training_only(std::size_t batch, Rng& shuffle) {
 /// The lock-step mode (`xgrad-bench --serve`, protocol in lockstep.hpp) that
 /// bench/peers.py drives together with the PyTorch and libtorch programs.
 /// `epoch` runs one training epoch, then one gemm-floor epoch, and replies
-/// `epoch <wall> <cpu> <floor wall> <floor cpu>`.
-int serve(const data::Mnist& mnist);
+/// `epoch <wall> <cpu> <floor wall> <floor cpu>`. With `fused` the network's
+/// SGD steps inside backward (`--serve --fused`).
+int serve(const data::Mnist& mnist, bool fused);
 
 }  // namespace xg::bench

@@ -175,6 +175,15 @@ Outcome train_and_report(const Settings& s, std::ostream& out_all, bool quiet) {
   xg::optim::Regularization reg{s.lambda, s.l1, mnist.training.size(), model->weights()};
   const std::string rule = s.momentum > 0 && s.optimizer == "sgd" ? "momentum" : s.optimizer;
   auto optimizer = xg::optim::make_optimizer(rule, model->parameters(), s.eta, s.momentum, reg);
+  if (s.fused_sgd) {
+    auto* sgd = dynamic_cast<xg::optim::SGD*>(optimizer.get());
+    if (!sgd)
+      throw xg::value_error(
+          "--fused-sgd: only plain SGD takes its steps inside backward; this "
+          "run uses " +
+          optimizer->name());
+    sgd->set_fused(true);
+  }
 
   if (!quiet)
     out << fmt::format(

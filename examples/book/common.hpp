@@ -23,6 +23,7 @@ struct Settings {
   std::string cost = "cross-entropy";
   std::string init = "default";
   std::string optimizer = "sgd";
+  bool fused_sgd = false;  // SGD's steps inside backward (optim::SGD::set_fused)
   double eta = 0.5;
   double lambda = 0.0;
   double l1 = 0.0;

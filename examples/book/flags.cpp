@@ -200,7 +200,8 @@ void add_common_flags(CLI::App& app, Settings& s) {
                  "Save model, optimizer and RNG state here after each epoch");
   app.add_option("--resume", s.resume, "Continue a run from a --checkpoint directory");
   add_integer(app, "--threads", s.threads,
-              "threads per process for the large matrix products and updates (default 1; experiments 11-13: 2); under mpirun, per rank",
+              "threads per process for the large matrix products and updates (default 1; "
+              "experiments 11-13: 2); under mpirun, per rank",
               ranges::threads);
 }
 
@@ -213,6 +214,9 @@ void add_model_flags(CLI::App& app, Settings& s) {
   app.add_option("--cost", s.cost, "quadratic | cross-entropy | log-likelihood | mae");
   app.add_option("--init", s.init, "large | default | xavier | he");
   app.add_option("--optimizer", s.optimizer, "sgd | momentum | nesterov | adam | rmsprop");
+  app.add_flag("--fused-sgd", s.fused_sgd,
+               "Plain SGD only: update linear layers inside backward (faster; rounds within an "
+               "ulp of the unfused step, so results differ in the last bits)");
   add_real(app, "--eta", s.eta, "Learning rate η (> 0)", ranges::eta);
   add_real(app, "--lambda", s.lambda, "L2 regularisation λ (scaled by the training-set size)",
            ranges::non_negative);

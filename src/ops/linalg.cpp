@@ -1,5 +1,7 @@
 // Matrix products by BLAS gemm. Transposes are gemm flags, never copies, and
 // gradients accumulate straight into the inputs' buffers (beta = 1).
+#include <vector>
+
 #include "ops/backward.hpp"
 #include "ops/blas.hpp"
 #include "ops/broadcast.hpp"
@@ -60,16 +62,17 @@ void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   Scalar alpha = 0;
   Array* w = c.step_target(i, alpha);
   if (!w) return add_row_sum(c, i, G);
-  // Each column summed in the order add_row_sum uses, then w + α·s as
-  // SGD::step writes it: the same bits as the unfused step.
+  // The column sums in add_row_sum's order, then w − η·s as SGD::step writes
+  // it (η = −α exactly): the same bits as the unfused step.
   const std::size_t rows = G.shape()[0], cols = G.shape()[1];
+  thread_local std::vector<Scalar> sums;
+  sums.assign(cols, Scalar(0));
   const Scalar* g = G.data();
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < cols; ++j) sums[j] += g[r * cols + j];
+  const Scalar eta = -alpha;
   Scalar* out = w->data();
-  for (std::size_t j = 0; j < cols; ++j) {
-    Scalar s = 0;
-    for (std::size_t r = 0; r < rows; ++r) s += g[r * cols + j];
-    out[j] -= -alpha * s;
-  }
+  for (std::size_t j = 0; j < cols; ++j) out[j] -= eta * sums[j];
 }
 
 void step_or_add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) { add_row_sum(c, i, g); }

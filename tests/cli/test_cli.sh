@@ -75,6 +75,15 @@ expect_error() {  # expect_error PATTERN ARGS...
 expect_error "unknown activation" train "${small[@]}" --activation swoosh --epochs 1
 expect_error "fetch-mnist" train --data "$work/nowhere" --epochs 1
 expect_error "mini-batch size" train "${small[@]}" --batch 5000 --epochs 1
+expect_error "only plain SGD" train "${small[@]}" --fused-sgd --epochs 1
+# Fused SGD rounds differently (last bits), so it trains as well, not identically.
+plain_args=(--data "$data" --train-size 1000 --seed 3 --sizes 784,20,10 --epochs 2)
+plain=$("$book" train "${plain_args[@]}" | tail -n 1 | sed -E 's/^accuracy: test ([0-9]+).*/\1/')
+fused=$("$book" train "${plain_args[@]}" --fused-sgd | tail -n 1 |
+  sed -E 's/^accuracy: test ([0-9]+).*/\1/')
+[[ $plain =~ ^[0-9]+$ && $fused =~ ^[0-9]+$ && $((fused - plain)) -le 100 && $((plain - fused)) -le 100 ]] \
+  && pass "train --fused-sgd: $fused/10000 correct, plain SGD $plain" \
+  || fail "train --fused-sgd: '$fused' against plain '$plain'"
 expect_error "does not exist" eval --model "$work/nowhere" --data "$data"
 mkdir -p "$work/bad" && echo '{"format": "xgrad-model", "version": 1' >"$work/bad/model.json"
 expect_error "model.json" eval --model "$work/bad" --data "$data"
