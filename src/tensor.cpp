@@ -254,8 +254,11 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
       BackwardContext ctx(n, /*steps_allowed=*/!keep_graph);
       n.backward(ctx);
       if (anomaly) {
-        for (const auto& in : n.inputs)
+        for (const auto& in : n.inputs) {
           if (in->requires_grad && in->has_grad) detail::check_finite(n.op, in->grad, "gradient");
+          if (in->step.applied)  // a fused step keeps no gradient: check what it wrote
+            detail::check_finite(n.op, in->value, "parameter after its fused SGD step");
+        }
       }
     }
     if (!n.retain_grad) {

@@ -281,3 +281,17 @@ TEST_CASE("fused SGD: fit trains as well as the unfused run", "[optim][fused][fi
   CHECK(plain >= 390);
   CHECK(fused >= 390);
 }
+
+TEST_CASE("fused SGD: anomaly mode checks what the fused step wrote", "[optim][fused][errors]") {
+  Rng rng(6);
+  Tensor w = Tensor::randn({3, 4}, rng, 0.0, 1.0, true);
+  Tensor bias = Tensor::zeros({3}, true);
+  const Tensor x = Tensor::full({2, 4}, Scalar(1));
+  // A rate so large that w − η·g overflows: the step, not the gradient, is infinite.
+  optim::SGD sgd({w, bias}, 1e300);
+  sgd.set_fused(true);
+  sgd.zero_grad();
+  detect_anomaly guard;
+  CHECK_THROWS_WITH(sum(linear(x, w, bias) * Scalar(1e30)).backward(),
+                    Catch::Contains("after its fused SGD step") && Catch::Contains("linear"));
+}

@@ -94,19 +94,20 @@ struct Node {
   // empty otherwise. (It points back into the graph: zero_grad() drops it.)
   std::shared_ptr<Node> grad_graph;
   const char* op = "leaf";  // op that produced it, for messages
-  // An update armed by an optimizer that steps inside backward
-  // (optim::SGD::set_fused): the rule that produces this leaf's whole
-  // gradient may write value ← value + alpha·gradient in place instead of
-  // storing the gradient, saving a buffer and a pass over it.
-  struct StepInBackward {
-    bool armed = false;
-    bool applied = false;  // a rule did it since the optimizer armed it
-    Scalar alpha = 0;
-    std::uint32_t uses = 0;  // edges into this leaf in the current backward
-  } step;
   NodeList inputs;
   BackwardFn backward;
   std::uint64_t mark = 0;  // visit stamp of the topological sort
+  // An update armed by an optimizer that steps inside backward
+  // (optim::SGD::set_fused): the rule that produces this leaf's whole
+  // gradient may write value ← value + alpha·gradient in place instead of
+  // storing the gradient, saving a buffer and a pass over it. (Next to
+  // `mark`: the topological sort reads both, from one cache line.)
+  struct StepInBackward {
+    bool armed = false;
+    bool applied = false;    // a rule did it since the optimizer armed it
+    std::uint32_t uses = 0;  // edges into this leaf in the current backward
+    Scalar alpha = 0;
+  } step;
 
   Node() = default;
   explicit Node(Array v) : value(std::move(v)) {}

@@ -18,7 +18,7 @@ void SGD::zero_grad() {
   if (!fused_) return;
   const auto alpha = static_cast<Scalar>(-lr_);
   for (std::size_t i = 0; i < params_.size(); ++i)
-    params_[i].node()->step = {/*armed=*/!regularized(i), /*applied=*/false, alpha, 0};
+    params_[i].node()->step = {/*armed=*/!regularized(i), /*applied=*/false, /*uses=*/0, alpha};
 }
 
 void SGD::disarm() {

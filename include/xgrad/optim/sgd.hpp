@@ -17,10 +17,11 @@ namespace xg::optim {
 /// updates the parameters backward did not (other ops, shared weights,
 /// backward with keep_graph, regularised weights) as usual. What changes:
 /// fused parameters keep no grad(); a second backward() before step() throws;
-/// the weights round as the BLAS kernel does (η·g then the sum: within one
-/// unit in the last place of the unfused step, whose sum is one fused
-/// multiply-add), so results match the unfused ones to rounding, not bit for
-/// bit. Data-parallel fit refuses it (the gradients must be averaged first).
+/// the weights round as the BLAS kernel does (η·g rounded, then the sum, where
+/// the unfused step is one fused multiply-add: at most half a unit in the last
+/// place of η·g apart per step), so results match the unfused ones to
+/// rounding, not bit for bit. Data-parallel fit refuses it (the gradients must
+/// be averaged first). The learning rate is read at zero_grad().
 class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, double lr, Regularization reg = {});
