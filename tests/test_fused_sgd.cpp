@@ -240,6 +240,7 @@ TEST_CASE("fused SGD: create_graph backward stores gradients; step() applies the
   const Array expected = w.value() - Scalar(0.1) * w.grad();
   sgd.step();
   CHECK(relative_gap(expected, w.value()) <= xg_test::tol(1e-15, 1e-6));
+  sgd.zero_grad();  // the gradients' graphs point back into the graph: free them
 }
 
 TEST_CASE("fused SGD: fit trains as well as the unfused run", "[optim][fused][fit]") {
