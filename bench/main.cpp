@@ -100,9 +100,9 @@ ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, const A
     cpu.push_back(cpu_seconds() - c0);  // includes fit's small per-call setup
     wall.push_back(h.epochs.at(0).seconds);
   };
-  std::vector<double> warm;
-  train_epoch(net, o, warm, warm);  // warm-ups
-  train_epoch(fused, fo, warm, warm);
+  std::vector<double> warm_wall, warm_cpu;  // warm-ups, not reported
+  train_epoch(net, o, warm_wall, warm_cpu);
+  train_epoch(fused, fo, warm_wall, warm_cpu);
   floor.epoch();
   std::vector<double> train_s, floor_s, train_cpu, floor_cpu, fused_s, fused_cpu;
   for (std::size_t e = 0; e < epochs; ++e) {

@@ -1,5 +1,6 @@
 // Matrix products by BLAS gemm. Transposes are gemm flags, never copies, and
 // gradients accumulate straight into the inputs' buffers (beta = 1).
+#include <algorithm>
 #include <vector>
 
 #include "ops/backward.hpp"
@@ -23,15 +24,22 @@ void add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b
   c.add(i, matmul(a, b, ta, tb));
 }
 
-void add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
-  bool fresh = false;
-  Array& gb = c.grad_buffer(i, fresh);
+namespace {
+// out[j] += Σ_r G[r][j], row after row: the one summation order of a bias
+// gradient, fused or not.
+void add_rows_into(const Array& G, Scalar* out) {
   const std::size_t rows = G.shape()[0], cols = G.shape()[1];
-  Scalar* out = gb.data();
-  if (fresh) std::fill(out, out + cols, Scalar(0));
   const Scalar* g = G.data();
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
+}
+}  // namespace
+
+void add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
+  bool fresh = false;
+  Array& gb = c.grad_buffer(i, fresh);
+  if (fresh) std::fill(gb.begin(), gb.end(), Scalar(0));
+  add_rows_into(G, gb.data());
 }
 
 void add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) {
@@ -64,12 +72,10 @@ void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   if (!w) return add_row_sum(c, i, G);
   // The column sums in add_row_sum's order, then w − η·s as SGD::step writes
   // it (η = −α exactly): the same bits as the unfused step.
-  const std::size_t rows = G.shape()[0], cols = G.shape()[1];
+  const std::size_t cols = G.shape()[1];
   thread_local std::vector<Scalar> sums;
   sums.assign(cols, Scalar(0));
-  const Scalar* g = G.data();
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t j = 0; j < cols; ++j) sums[j] += g[r * cols + j];
+  add_rows_into(G, sums.data());
   const Scalar eta = -alpha;
   Scalar* out = w->data();
   for (std::size_t j = 0; j < cols; ++j) out[j] -= eta * sums[j];
