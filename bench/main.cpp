@@ -25,6 +25,7 @@
 #include "xgrad/cost.hpp"
 #include "xgrad/data/mnist.hpp"
 #include "xgrad/data/transforms.hpp"
+#include "xgrad/gemm.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"
@@ -195,8 +196,20 @@ int main(int argc, char** argv) {
   bool serve_fused = false;
   app.add_flag("--fused", serve_fused,
                "with --serve or --profile: train with fused SGD steps (optim::SGD::set_fused)");
+  std::string gemm = "openblas";
+  app.add_option("--gemm", gemm,
+                 "the library's gemm kernels (xg::set_gemm_kernels): openblas or libxsmm; the "
+                 "floor always runs OpenBLAS")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"openblas", "libxsmm"}));
   CLI11_PARSE(app, argc, argv);
   if (quick) epochs = 1;
+  try {
+    set_gemm_kernels(gemm_kernels_from_string(gemm));
+  } catch (const xg::error& e) {
+    fmt::print(stderr, "xgrad-bench: {}\n", e.what());
+    return 2;
+  }
 
   const std::filesystem::path dir(data_dir);
   for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -216,6 +229,8 @@ int main(int argc, char** argv) {
   line("scalar", sizeof(Scalar) == sizeof(float) ? "float" : "double");
   line("blas_threads", 1);
   line("blas", openblas_get_config());
+  line("has_libxsmm", has_libxsmm() ? "yes" : "no");
+  line("gemm_kernels", to_string(gemm_kernels()));
   // Environment overrides of OpenBLAS's kernel choice change the floor a lot.
   for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS"}) {
     const char* value = std::getenv(var);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """xgrad, PyTorch and libtorch training the same network in the same run.
 
-Starts xgrad-bench --serve (twice: plain SGD, and with --fused),
+Starts xgrad-bench --serve (three times: plain SGD; with --fused; and, when
+the build has libxsmm, with --fused --gemm libxsmm),
 bench/pytorch_mlp.py --serve and xgrad-libtorch-mlp --serve side by side (the lock-step protocol of
 bench/lockstep.hpp) and alternates their epochs: for each network every
 program gets a warm-up epoch, then round after round one epoch each, the
@@ -87,6 +88,9 @@ def run_setting(args, setting, unset, scalar, out):
     xgrad_bin = args.xgrad_double if scalar == "double" else args.xgrad_float
     peers = [Peer("xgrad", [xgrad_bin, "--serve", "--data", args.data], env),
              Peer("fused", [xgrad_bin, "--serve", "--fused", "--data", args.data], env)]
+    if peers[0].header.get("has_libxsmm") == "yes":
+        peers.append(Peer("xsmm", [xgrad_bin, "--serve", "--fused", "--gemm", "libxsmm",
+                                   "--data", args.data], env))
     if args.pytorch:
         peers.append(Peer("pytorch", [args.python, args.pytorch, "--serve", "--data", args.data,
                                       "--dtype", dtype], env))
@@ -159,20 +163,27 @@ def main():
     print(f"seconds per epoch ({unit} seconds, median of {args.epochs} alternated rounds); "
           "ratios: xgrad/floor, and how many times faster xgrad is than each peer; "
           "'fused': xgrad with fused SGD (optim::SGD::set_fused), 'f/floor', 'pytorch/f' "
-          "and 'libtorch/f' the same ratios for it")
-    head = ("setting", "kernel", "scalar", "network", "xgrad", "fused", "floor", "pytorch",
-            "libtorch", "x/floor", "f/floor", "pytorch/x", "libtorch/x", "pytorch/f", "libtorch/f",
-            "load")
-    fmt = ("{:<13} {:<10} {:<6} {:<15} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>9} {:>10}"
-           " {:>9} {:>10} {:>9}")
+          "and 'libtorch/f' the same ratios for it; 'xsmm': fused with libxsmm's gemm kernels "
+          "(xg::set_gemm_kernels; the floor stays OpenBLAS), 's/floor', 'pytorch/s', "
+          "'libtorch/s' its ratios")
+    head = ("setting", "kernel", "scalar", "network", "xgrad", "fused", "xsmm", "floor",
+            "pytorch", "libtorch", "x/floor", "f/floor", "s/floor", "pytorch/x", "libtorch/x",
+            "pytorch/f", "libtorch/f", "pytorch/s", "libtorch/s", "load")
+    fmt = ("{:<13} {:<10} {:<6} {:<15} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>7}"
+           " {:>9} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9}")
     print(fmt.format(*head))
+
+    def ratio(num, den, digits):
+        return cell(num / den if num is not None and den is not None else None, digits)
+
     for setting, kernel, scalar, tag, med, lo, hi in rows:
-        x, f = med["xgrad"], med["fused"]
+        x, f, s, floor = med["xgrad"], med["fused"], med.get("xsmm"), med["floor"]
         pt, lt = med.get("pytorch"), med.get("libtorch")
-        print(fmt.format(setting, kernel, scalar, tag, cell(x), cell(f), cell(med["floor"]),
-                         cell(pt), cell(lt), cell(x / med["floor"], 2), cell(f / med["floor"], 2),
-                         cell(pt and pt / x, 1), cell(lt and lt / x, 1), cell(pt and pt / f, 1),
-                         cell(lt and lt / f, 1), f"{lo:.1f}-{hi:.1f}"))
+        print(fmt.format(setting, kernel, scalar, tag, cell(x), cell(f), cell(s), cell(floor),
+                         cell(pt), cell(lt), ratio(x, floor, 2), ratio(f, floor, 2),
+                         ratio(s, floor, 2), ratio(pt, x, 1), ratio(lt, x, 1), ratio(pt, f, 1),
+                         ratio(lt, f, 1), ratio(pt, s, 1), ratio(lt, s, 1),
+                         f"{lo:.1f}-{hi:.1f}"))
     return 0
 
 

@@ -14,6 +14,7 @@
 #include "augmentations.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/dist.hpp"
+#include "xgrad/gemm.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"
 #include "xgrad/nn/activation.hpp"
@@ -164,6 +165,13 @@ Outcome train_and_report(const Settings& s, std::ostream& out_all, bool quiet) {
     }
     ~ThreadsForThisRun() { xg::set_num_threads(before); }
   } threads_for_this_run(s.threads);
+  struct GemmForThisRun {
+    xg::GemmKernels before = xg::gemm_kernels();
+    explicit GemmForThisRun(const std::string& name) {
+      xg::set_gemm_kernels(xg::gemm_kernels_from_string(name));
+    }
+    ~GemmForThisRun() { xg::set_gemm_kernels(before); }
+  } gemm_for_this_run(s.gemm);
   // Pixels stay bytes until a mini-batch is made: same values, 1/8 of the memory.
   const xg::data::Mnist mnist =
       xg::data::load_mnist(s.data, s.train_size, 10000, xg::data::InputStorage::bytes);

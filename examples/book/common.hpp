@@ -43,9 +43,10 @@ struct Settings {
   std::string save;  // trained model directory
   bool monitor_all = false;
   bool detect_anomaly = false;
-  std::string checkpoint;   // directory, saved after each epoch
-  std::string resume;       // directory to resume from
-  std::size_t threads = 0;  // BLAS threads; 0 = leave xgrad's default (1)
+  std::string checkpoint;         // directory, saved after each epoch
+  std::string resume;             // directory to resume from
+  std::size_t threads = 0;        // BLAS threads; 0 = leave xgrad's default (1)
+  std::string gemm = "openblas";  // the library's gemm kernels (xg::set_gemm_kernels)
 };
 
 /// The settings of experiment N of the book.

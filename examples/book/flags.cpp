@@ -203,6 +203,11 @@ void add_common_flags(CLI::App& app, Settings& s) {
               "threads per process for the large matrix products and updates (default 1; "
               "experiments 11-13: 2); under mpirun, per rank",
               ranges::threads);
+  app.add_option("--gemm", s.gemm,
+                 "Kernels of the small matrix products: openblas (default) or libxsmm (faster "
+                 "with old or forced OpenBLAS kernels and at batch 100; results differ in the last "
+                 "bits; docs/performance.md)")
+      ->check(CLI::IsMember({"openblas", "libxsmm"}));
 }
 
 void add_model_flags(CLI::App& app, Settings& s) {

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
       s.checkpoint = run_settings.checkpoint;
       s.resume = run_settings.resume;
       if (run_settings.threads) s.threads = run_settings.threads;
+      s.gemm = run_settings.gemm;
       if (xg::dist::rank() == 0) std::cout << "experiment " << e.id << ": " << e.note << "\n";
       train_and_report(s, std::cout);
       return interrupted() ? 130 : 0;

@@ -9,6 +9,7 @@
 #include "xgrad/data/transforms.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/functional.hpp"
+#include "xgrad/gemm.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/io/checkpoint.hpp"
 #include "xgrad/io/model.hpp"

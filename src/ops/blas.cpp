@@ -3,10 +3,14 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
 
+#include "ops/libxsmm_gemm.hpp"
+#include "xgrad/error.hpp"
+#include "xgrad/gemm.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/threads.hpp"
 
@@ -51,6 +55,38 @@ void cblas_gemm(bool trans_a, bool trans_b, int m, int n, int k, Scalar alpha, c
 
 void set_blas_threads(int n) { set_num_threads(n); }
 
+namespace {
+std::atomic<GemmKernels> chosen_kernels{GemmKernels::openblas};
+}
+
+bool has_libxsmm() {
+#if defined(XGRAD_HAVE_LIBXSMM)
+  return true;
+#else
+  return false;
+#endif
+}
+
+void set_gemm_kernels(GemmKernels kernels) {
+  if (kernels == GemmKernels::libxsmm && !has_libxsmm())
+    throw value_error(
+        "set_gemm_kernels(libxsmm): this xgrad was built without libxsmm (install Debian's "
+        "libxsmm-dev and configure again; scripts/setup installs it)");
+  chosen_kernels.store(kernels, std::memory_order_relaxed);
+}
+
+GemmKernels gemm_kernels() { return chosen_kernels.load(std::memory_order_relaxed); }
+
+std::string to_string(GemmKernels kernels) {
+  return kernels == GemmKernels::libxsmm ? "libxsmm" : "openblas";
+}
+
+GemmKernels gemm_kernels_from_string(const std::string& name) {
+  if (name == "openblas") return GemmKernels::openblas;
+  if (name == "libxsmm") return GemmKernels::libxsmm;
+  throw value_error("gemm kernels \"" + name + "\": expected \"openblas\" or \"libxsmm\"");
+}
+
 int blas_threads() { return num_threads(); }
 
 namespace detail {
@@ -75,6 +111,10 @@ void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array&
   const int ldc = std::max(1, n);
   const double macs = double(m) * double(n) * double(k);
   if (num_threads() < 2 || macs < 2 * kMinBlockMacs) {
+    if (gemm_kernels() == GemmKernels::libxsmm &&
+        libxsmm_gemm(trans_a, trans_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
+                     ldc))
+      return;
     cblas_gemm(trans_a, trans_b, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
     return;
   }

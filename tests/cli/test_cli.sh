@@ -84,6 +84,17 @@ fused=$("$book" train "${plain_args[@]}" --fused-sgd | tail -n 1 |
 [[ $plain =~ ^[0-9]+$ && $fused =~ ^[0-9]+$ && $((fused - plain)) -le 100 && $((plain - fused)) -le 100 ]] \
   && pass "train --fused-sgd: $fused/10000 correct, plain SGD $plain" \
   || fail "train --fused-sgd: '$fused' against plain '$plain'"
+# libxsmm's kernels round differently too: the same accuracy within 100 images,
+# or, in a build without libxsmm, a refusal that says so.
+if xsmm_out=$("$book" train "${plain_args[@]}" --gemm libxsmm 2>&1); then
+  xsmm=$(tail -n 1 <<<"$xsmm_out" | sed -E 's/^accuracy: test ([0-9]+).*/\1/')
+  [[ $xsmm =~ ^[0-9]+$ && $((xsmm - plain)) -le 100 && $((plain - xsmm)) -le 100 ]] \
+    && pass "train --gemm libxsmm: $xsmm/10000 correct, OpenBLAS $plain" \
+    || fail "train --gemm libxsmm: '$xsmm' against OpenBLAS '$plain'"
+else
+  [[ $xsmm_out == *"built without libxsmm"* ]] && pass "train --gemm libxsmm refused: no libxsmm" \
+    || fail "train --gemm libxsmm failed: $xsmm_out"
+fi
 expect_error "does not exist" eval --model "$work/nowhere" --data "$data"
 mkdir -p "$work/bad" && echo '{"format": "xgrad-model", "version": 1' >"$work/bad/model.json"
 expect_error "model.json" eval --model "$work/bad" --data "$data"
@@ -155,6 +166,7 @@ expect_flag_error "--eta" train --eta nan
 expect_flag_error "--epochs" reproduce --epochs 0
 expect_flag_error "--augment" train --augment sideways
 expect_flag_error "--eta-decay" train --eta-decay 0
+expect_flag_error "--gemm" train --gemm mkl
 expect_flag_error "--eta-decay" train --eta-decay 1.5
 expect_flag_error "--seed" check --seed 18446744073709551616
 
