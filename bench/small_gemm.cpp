@@ -8,6 +8,9 @@
 //     computes dW1ᵀ = Xᵀ·G1 for a W1ᵀ-major layer, and copies W2 (10 × h)
 //     to W2ᵀ once per mini-batch, which is counted (and, as a second
 //     figure, W1 to W1ᵀ too: the cost of keeping the library's layout);
+//   - libxsmm as the library runs it (xg::set_gemm_kernels(libxsmm), f64
+//     and f32): the weights in xgrad's own layout, the two forward products
+//     X·W1ᵀ and h·W2ᵀ through OpenBLAS, the three others through libxsmm;
 //   - serial BLIS (f32, bli_sgemm) in the floor's own forms,
 // epochs interleaved round by round so load from other programs hits all
 // alike; and checks each library's products against OpenBLAS's.
@@ -210,6 +213,49 @@ void compare(const Config& cfg, int n, int rounds, const std::string& lib_name, 
        fmt::format("{:.3f}", median(ob) / median(lib)));
 }
 
+#ifdef XGRAD_HAVE_LIBXSMM
+/// The three products libxsmm takes in the library (see the top of this file).
+struct LibraryRuleKernels {
+  xg::bench::XsmmGemm dw2, dh, dw1;
+  LibraryRuleKernels(int m, int nin, int hid, int nout, bool single)
+      : dw2(true, nout, hid, m, nout, hid, hid, single),  // dW2 = Gᵀ·h
+        dh(false, m, hid, nout, nout, hid, hid, single),  // dh = G·W2
+        dw1(true, hid, nin, m, hid, nin, nin, single) {}  // dW1 = G1ᵀ·X
+};
+
+template <class T>
+double library_rule_epoch(Problem<T>& p, const LibraryRuleKernels& full,
+                          const LibraryRuleKernels* last) {
+  const double t0 = cpu_now();
+  for (int start = 0; start < p.n; start += p.batch) {
+    const int m = std::min(p.batch, p.n - start), nin = p.n_in, hid = p.hidden, nout = p.n_out;
+    const LibraryRuleKernels& k = m == p.batch ? full : *last;
+    const T* x = p.batch_x(start);
+    openblas<T>(false, true, m, hid, nin, x, nin, p.w1.data(), nin, p.h.data(), hid);
+    openblas<T>(false, true, m, nout, hid, p.h.data(), hid, p.w2.data(), hid, p.out.data(), nout);
+    k.dw2(p.g2.data(), p.h.data(), p.dw2.data());
+    k.dh(p.g2.data(), p.w2.data(), p.dh.data());
+    k.dw1(p.dh.data(), x, p.dw1.data());
+  }
+  return cpu_now() - t0;
+}
+
+template <class T>
+void compare_library_rule(const Config& cfg, int n, int rounds, const std::string& name) {
+  const bool single = sizeof(T) == sizeof(float);
+  const LibraryRuleKernels full(cfg.batch, 784, cfg.hidden, 10, single);
+  std::unique_ptr<LibraryRuleKernels> last;
+  if (n % cfg.batch)
+    last = std::make_unique<LibraryRuleKernels>(n % cfg.batch, 784, cfg.hidden, 10, single);
+  line(name + "_max_rel_diff_" + cfg.tag(),
+       fmt::format("{:.3g}", check<T>(cfg.hidden, cfg.batch, false, [&](Problem<T>& p) {
+                     library_rule_epoch(p, full, last.get());
+                   })));
+  compare<T>(cfg, n, rounds, name,
+             [&](Problem<T>& p) { return library_rule_epoch(p, full, last.get()); });
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -264,6 +310,8 @@ int main(int argc, char** argv) {
                     [&](Problem<double>& p) { return xsmm_epoch(p, full, last.get()); });
     compare<double>(cfg, n, rounds, "libxsmm_f64_w1_copied",
                     [&](Problem<double>& p) { return xsmm_epoch(p, full, last.get(), true); });
+    compare_library_rule<double>(cfg, n, rounds, "library_rule_f64");
+    compare_library_rule<float>(cfg, n, rounds, "library_rule_f32");
   }
 #else
   line("libxsmm", "not built (no libxsmm-dev when configured)");

@@ -17,11 +17,13 @@ namespace xg::bench {
 /// (`copies_a()`), and that copy is part of the timing.
 class XsmmGemm {
  public:
-  XsmmGemm(bool ta, int m, int n, int k, int lda, int ldb, int ldc);
+  /// `single`: an f32 kernel (call it with floats), else f64.
+  XsmmGemm(bool ta, int m, int n, int k, int lda, int ldb, int ldc, bool single = false);
   ~XsmmGemm();
   XsmmGemm(const XsmmGemm&) = delete;
   XsmmGemm& operator=(const XsmmGemm&) = delete;
   void operator()(const double* a, const double* b, double* c) const;
+  void operator()(const float* a, const float* b, float* c) const;
   bool copies_a() const;
 
  private:

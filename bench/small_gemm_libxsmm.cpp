@@ -11,17 +11,30 @@ namespace xg::bench {
 
 struct XsmmGemm::Impl {
   libxsmm_dmmfunction kernel = nullptr;
+  libxsmm_smmfunction single_kernel = nullptr;  // f32 (no transposed-A copy: ta needs TRANS_B)
   int m, n, k, lda;
   bool copy_a = false;              // the transposed-A fallback (see the header)
   mutable std::vector<double> a_t;  // op(A) = Aᵀ, m × k, when copy_a
 };
 
-XsmmGemm::XsmmGemm(bool ta, int m, int n, int k, int lda, int ldb, int ldc)
+XsmmGemm::XsmmGemm(bool ta, int m, int n, int k, int lda, int ldb, int ldc, bool single)
     : impl_(std::make_unique<Impl>()) {
   impl_->m = m;
   impl_->n = n;
   impl_->k = k;
   impl_->lda = lda;
+  if (single) {
+    const float alpha = 1.0f, beta = 0.0f;
+    const int prefetch = LIBXSMM_PREFETCH_NONE;
+    const int flags = ta ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
+    const libxsmm_blasint first_ld = ldb, second_ld = lda, c_ld = ldc;
+    impl_->single_kernel = libxsmm_smmdispatch(n, m, k, &first_ld, &second_ld, &c_ld, &alpha, &beta,
+                                               &flags, &prefetch);
+    if (!impl_->single_kernel)
+      throw std::runtime_error("libxsmm generated no f32 kernel for " + std::to_string(m) + "x" +
+                               std::to_string(n) + "x" + std::to_string(k));
+    return;
+  }
   const double alpha = 1.0, beta = 0.0;
   const int prefetch = LIBXSMM_PREFETCH_NONE;
   // Column-major C' (n × m) = B' (n × k) · op(A') (k × m): the operands swap.
@@ -58,6 +71,10 @@ void XsmmGemm::operator()(const double* a, const double* b, double* c) const {
     a = t;
   }
   impl_->kernel(b, a, c);
+}
+
+void XsmmGemm::operator()(const float* a, const float* b, float* c) const {
+  impl_->single_kernel(b, a, c);
 }
 
 std::string xsmm_description() {
