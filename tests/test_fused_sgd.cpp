@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "compare.hpp"
 #include "precision.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/nn.hpp"
@@ -19,6 +20,7 @@
 #include "xgrad/train/fit.hpp"
 
 using namespace xg;
+using xg_test::relative_gap;
 
 namespace {
 
@@ -26,24 +28,9 @@ bool same_bits(const Array& a, const Array& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0;
 }
 
-// Largest |a − b| over the largest |a| (at least 1).
-double relative_gap(const Array& a, const Array& b) {
-  REQUIRE(a.shape() == b.shape());
-  double worst = 0, scale = 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])));
-    scale = std::max(scale, std::abs(double(a.data()[i])));
-  }
-  return worst / scale;
-}
-
 struct Run {
   std::shared_ptr<nn::Sequential> model;
-  std::vector<Array> values() const {
-    std::vector<Array> v;
-    for (const Tensor& p : model->parameters()) v.push_back(p.value());
-    return v;
-  }
+  std::vector<Array> values() const { return xg_test::parameter_values(*model); }
 };
 
 struct Batch {
