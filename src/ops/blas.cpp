@@ -55,6 +55,8 @@ void cblas_gemm(bool trans_a, bool trans_b, int m, int n, int k, Scalar alpha, c
 
 void set_blas_threads(int n) { set_num_threads(n); }
 
+int blas_threads() { return num_threads(); }
+
 namespace {
 std::atomic<GemmKernels> chosen_kernels{GemmKernels::openblas};
 }
@@ -86,8 +88,6 @@ GemmKernels gemm_kernels_from_string(const std::string& name) {
   if (name == "libxsmm") return GemmKernels::libxsmm;
   throw value_error("gemm kernels \"" + name + "\": expected \"openblas\" or \"libxsmm\"");
 }
-
-int blas_threads() { return num_threads(); }
 
 namespace detail {
 
