@@ -112,6 +112,8 @@ TEST_CASE("fused SGD: the fused parameters keep no gradient, and say why", "[opt
   const Array after_backward = model->parameters()[0].value();
   sgd.step();  // nothing left to do for them
   CHECK(same_bits(after_backward, model->parameters()[0].value()));
+  // After step() too, grad() says where the gradient went.
+  CHECK_THROWS_WITH(model->parameters()[0].grad(), Catch::Contains("inside backward()"));
 
   sgd.set_fused(false);
   CHECK_FALSE(sgd.steps_in_backward());

@@ -53,7 +53,10 @@ void SGD::step() {
       }
     });
   }
-  if (fused_) disarm();
+  // No more steps inside backward until zero_grad() arms them again; the
+  // `applied` marks stay, so grad() keeps saying where the gradients went.
+  if (fused_)
+    for (Tensor& p : params_) p.node()->step.armed = false;
 }
 
 }  // namespace xg::optim
