@@ -86,7 +86,8 @@ std::string to_string(GemmKernels kernels) {
 GemmKernels gemm_kernels_from_string(const std::string& name) {
   if (name == "openblas") return GemmKernels::openblas;
   if (name == "libxsmm") return GemmKernels::libxsmm;
-  throw value_error("gemm kernels \"" + name + "\": expected \"openblas\" or \"libxsmm\"");
+  throw value_error("gemm_kernels_from_string: unknown gemm kernels '" + name +
+                    "' (known: openblas, libxsmm)");
 }
 
 namespace detail {
