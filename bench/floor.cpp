@@ -1,5 +1,4 @@
 // The gemm floor of an epoch, and the memory probes.
-#include <cblas.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <fstream>
 
 #include "bench.hpp"
+#include "cblas.hpp"
 
 namespace xg::bench {
 
@@ -19,15 +19,7 @@ namespace {
 /// makes for a fresh gradient buffer or a forward product.
 void gemm(bool ta, bool tb, int m, int n, int k, const Scalar* a, int lda, const Scalar* b, int ldb,
           Scalar* c, int ldc) {
-  const auto opa = ta ? CblasTrans : CblasNoTrans;
-  const auto opb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (sizeof(Scalar) == sizeof(float)) {
-    cblas_sgemm(CblasRowMajor, opa, opb, m, n, k, 1.0f, reinterpret_cast<const float*>(a), lda,
-                reinterpret_cast<const float*>(b), ldb, 0.0f, reinterpret_cast<float*>(c), ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, opa, opb, m, n, k, 1.0, reinterpret_cast<const double*>(a), lda,
-                reinterpret_cast<const double*>(b), ldb, 0.0, reinterpret_cast<double*>(c), ldc);
-  }
+  cblas_gemm(ta, tb, m, n, k, Scalar(1), a, lda, b, ldb, Scalar(0), c, ldc);
 }
 
 /// Small non-zero values: gemm timing does not depend on them, but zeros or

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "handwritten.hpp"
 #include "training.hpp"
 #include "transforms.hpp"
 #include "xgrad/cost.hpp"
@@ -81,14 +82,18 @@ struct Config {
 struct ConfigResult {
   double epoch_seconds = 0, floor_seconds = 0, fused_seconds = 0;  // wall clock, medians
   double epoch_cpu = 0, floor_cpu = 0, fused_cpu = 0;              // CPU time, medians
+  double handwritten_cpu = 0;                                      // CPU time, median
 };
 
 /// Warm-up epoch, then `epochs` rounds of one training epoch with plain SGD,
-/// one with fused SGD (the same start and data order) and one floor epoch:
-/// interleaving makes the ratios robust to other load on the machine.
+/// one with fused SGD (the same start and data order), one of the
+/// hand-written network (the same again) and one floor epoch: interleaving
+/// makes the ratios robust to other load on the machine.
 ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, const Array& floor_inputs,
-                            std::size_t epochs, Network& net, Network& fused) {
-  Rng shuffle(1234), fused_shuffle(1234);
+                            std::size_t epochs, Network& net, Network& fused,
+                            bench::HandwrittenMlp& hand) {
+  Rng shuffle(1234), fused_shuffle(1234), hand_shuffle(1234);
+  data::Batches hand_batches(mnist.training, cfg.batch, &hand_shuffle);
   train::FitOptions o = training_only(cfg.batch, shuffle);
   train::FitOptions fo = training_only(cfg.batch, fused_shuffle);
   bench::GemmFloor floor(floor_inputs, cfg.hidden, 10, cfg.batch);
@@ -104,18 +109,23 @@ ConfigResult measure_config(const Config& cfg, const data::Mnist& mnist, const A
   std::vector<double> warm_wall, warm_cpu;  // warm-ups, not reported
   train_epoch(net, o, warm_wall, warm_cpu);
   train_epoch(fused, fo, warm_wall, warm_cpu);
+  hand.epoch(hand_batches);
   floor.epoch();
-  std::vector<double> train_s, floor_s, train_cpu, floor_cpu, fused_s, fused_cpu;
+  std::vector<double> train_s, floor_s, train_cpu, floor_cpu, fused_s, fused_cpu, hand_cpu;
   for (std::size_t e = 0; e < epochs; ++e) {
     o.first_epoch = fo.first_epoch = e + 1;
     train_epoch(net, o, train_s, train_cpu);
     train_epoch(fused, fo, fused_s, fused_cpu);
-    const double c0 = cpu_seconds();
+    double c0 = cpu_seconds();
+    hand.epoch(hand_batches);
+    hand_cpu.push_back(cpu_seconds() - c0);
+    c0 = cpu_seconds();
     floor_s.push_back(floor.epoch());
     floor_cpu.push_back(cpu_seconds() - c0);
   }
   return {bench::median(train_s),   bench::median(floor_s),   bench::median(fused_s),
-          bench::median(train_cpu), bench::median(floor_cpu), bench::median(fused_cpu)};
+          bench::median(train_cpu), bench::median(floor_cpu), bench::median(fused_cpu),
+          bench::median(hand_cpu)};
 }
 
 /// Forward+backward through a chain of 2n tiny elementwise nodes (1×8) and a
@@ -329,7 +339,8 @@ int main(int argc, char** argv) {
   for (const Config& cfg : configs) {
     Rng init(42), fused_init(42);
     Network net(cfg.hidden, init), fused(cfg.hidden, fused_init, /*fused=*/true);
-    const ConfigResult r = measure_config(cfg, mnist, floor_inputs, epochs, net, fused);
+    bench::HandwrittenMlp hand(*net.model, net.sgd->learning_rate(), cfg.batch);
+    const ConfigResult r = measure_config(cfg, mnist, floor_inputs, epochs, net, fused, hand);
     const double ratio = r.epoch_seconds / r.floor_seconds;
     line("epoch_seconds_" + cfg.tag(), r.epoch_seconds, 4);
     line("floor_seconds_" + cfg.tag(), r.floor_seconds, 4);
@@ -352,6 +363,11 @@ int main(int argc, char** argv) {
     line("fused_epoch_cpu_seconds_" + cfg.tag(), r.fused_cpu, 4);
     line("fused_cpu_ratio_" + cfg.tag(), r.fused_cpu / r.floor_cpu, 3);
     line("fused_peak_fraction_" + cfg.tag(), gflop / r.fused_cpu / peak_gflops, 3);
+    // The same network with no framework (bench/handwritten.cpp): the least a
+    // program with this data path reaches, and xgrad's engine cost above it.
+    line("handwritten_epoch_cpu_seconds_" + cfg.tag(), r.handwritten_cpu, 4);
+    line("handwritten_cpu_ratio_" + cfg.tag(), r.handwritten_cpu / r.floor_cpu, 3);
+    line("fused_over_handwritten_" + cfg.tag(), r.fused_cpu / r.handwritten_cpu, 3);
     if (&cfg == &configs.front()) {
       headline_ratio = ratio;
       // The trained model must be right as well as fast.
@@ -362,6 +378,9 @@ int main(int argc, char** argv) {
       };
       line("test_accuracy_" + cfg.tag(), accuracy(net), 4);
       line("fused_test_accuracy_" + cfg.tag(), accuracy(fused), 4);
+      line("handwritten_test_accuracy_" + cfg.tag(),
+           static_cast<double>(hand.correct(mnist.test)) / static_cast<double>(mnist.test.size()),
+           4);
       // Evaluation throughput: predict() over the 10,000 test images.
       std::vector<double> s;
       for (int i = 0; i < (quick ? 3 : 11); ++i) {
