@@ -2,6 +2,7 @@
 // and extension by a struct or a function of Tensors.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <xtensor/xmath.hpp>
 
@@ -100,6 +101,28 @@ TEST_CASE("activation values and derivatives follow their formulas", "[nn]") {
   CHECK(sigmoid(Tensor{-40.0}).value()(0) == Approx(std::exp(-40.0)).epsilon(tol(1e-12)));
   const double far_tail = std::log(std::numeric_limits<Scalar>::min()) + 7.0;
   CHECK(sigmoid(Tensor{far_tail}).value()(0) > 0.0);
+}
+
+TEST_CASE("sigmoid's loop gives the bits of the xtensor expressions it replaced", "[nn]") {
+  // The library computed σ as xt::where(z >= 0, 1/(1+e), e/(1+e)) with
+  // e = xt::exp(-xt::abs(z)); training results for fixed seeds must not move.
+  const Scalar inf = std::numeric_limits<Scalar>::infinity();
+  const std::vector<Scalar> special = {0,  -0.0f, 1e-30f, -1e-30f, 17,  -17,
+                                       88, -88,   100,    -100,    inf, -inf};
+  Rng rng(5);
+  for (std::size_t n = 1; n <= 70; ++n) {
+    INFO("size " << n);
+    Array z = Tensor::rand({n}, rng, -30.0, 30.0).value();
+    for (std::size_t i = 0; i < n && i < special.size(); ++i) z((i * 5) % n) = special[i];
+    const Array e = xt::exp(-xt::abs(z));
+    const Array expected =
+        xt::where(z >= Scalar(0), Scalar(1) / (Scalar(1) + e), e / (Scalar(1) + e));
+    const Array got = sigmoid(Tensor(z)).value();
+    REQUIRE(got.shape() == expected.shape());
+    CHECK(std::memcmp(got.data(), expected.data(), n * sizeof(Scalar)) == 0);
+  }
+  // NaN stays NaN.
+  CHECK(std::isnan(sigmoid(Tensor{std::numeric_limits<double>::quiet_NaN()}).value()(0)));
 }
 
 TEST_CASE("the op is named after the activation, so costs can find the logits", "[nn]") {

@@ -27,9 +27,9 @@ void add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const Tensor& b
 namespace {
 // out[j] += Σ_r G[r][j], row after row: the one summation order of a bias
 // gradient, fused or not.
-void add_rows_into(const Array& G, Scalar* out) {
+void add_rows_into(const Array& G, Scalar* __restrict out) {
   const std::size_t rows = G.shape()[0], cols = G.shape()[1];
-  const Scalar* g = G.data();
+  const Scalar* __restrict g = G.data();
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t j = 0; j < cols; ++j) out[j] += g[r * cols + j];
 }
@@ -77,7 +77,7 @@ void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   sums.assign(cols, Scalar(0));
   add_rows_into(G, sums.data());
   const Scalar eta = -alpha;
-  Scalar* out = w->data();
+  Scalar* __restrict out = w->data();
   for (std::size_t j = 0; j < cols; ++j) out[j] -= eta * sums[j];
 }
 

@@ -73,6 +73,8 @@ struct has_tensor_df<
     A, std::void_t<decltype(A::df(std::declval<const Tensor&>(), std::declval<const Tensor&>()))>>
     : std::true_type {};
 [[noreturn]] void activation_without_second_order(const char* name);
+/// d ← g ⊙ d, elementwise; the shapes must be equal.
+void multiply_into(const Array& g, Array& d);
 }  // namespace detail
 
 /// The op for any activation struct A: y = A::f(z), dC/dz = dC/dy ⊙ A::df(z, y).
@@ -85,11 +87,20 @@ template <class A>
 Tensor activate(const Tensor& z) {
   return record(A::name, A::f(z.value()), {z}, [](auto& c) -> void {
     if (!c.needs(0)) return;
-    if constexpr (std::is_same<std::decay_t<decltype(c)>, GraphContext>::value &&
-                  !detail::has_tensor_df<A>::value)
+    using Context = std::decay_t<decltype(c)>;
+    if constexpr (std::is_same<Context, GraphContext>::value && !detail::has_tensor_df<A>::value) {
       detail::activation_without_second_order(A::name);
-    else
+    } else if constexpr (std::is_same<Context, BackwardContext>::value &&
+                         std::is_same<decltype(A::df(c.x(0), c.y())), Array>::value) {
+      // First order: the derivative's own Array takes the product and becomes
+      // the gradient (no second temporary; the same bits as gy * f').
+      Array d = A::df(c.x(0), c.y());
+      if (!detail::shapes_equal(d.shape(), c.gy().shape())) return c.add(0, c.gy() * d);
+      detail::multiply_into(c.gy(), d);
+      c.add(0, std::move(d));
+    } else {
       c.add(0, c.gy() * A::df(c.x(0), c.y()));
+    }
   });
 }
 
