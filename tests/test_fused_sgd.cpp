@@ -285,3 +285,25 @@ TEST_CASE("fused SGD: anomaly mode checks what the fused step wrote", "[optim][f
   CHECK_THROWS_WITH(sum(linear(x, w, bias) * Scalar(1e30)).backward(),
                     Catch::Contains("after its fused SGD step") && Catch::Contains("linear"));
 }
+
+TEST_CASE("fused SGD: a bias of more than 1024 outputs (summed off the stack) steps bit for bit",
+          "[optim][fused]") {
+  auto run = [](bool fused, int steps) {
+    Rng rng(21);
+    auto model = nn::mlp({8, 1500}, "sigmoid", rng, nn::Init::large);
+    const auto cost = make_cost("quadratic");
+    optim::SGD sgd(model->parameters(), 3.0);
+    sgd.set_fused(fused);
+    for (int s = 0; s < steps; ++s) {
+      const Batch b = batch(10, 8, 1500, 7 + s);
+      sgd.zero_grad();
+      (*cost)((*model)(b.x), b.y).backward();
+      sgd.step();
+    }
+    return xg_test::parameter_values(*model);
+  };
+  const auto start = run(false, 0), plain = run(false, 1), fused = run(true, 1);
+  REQUIRE(plain.size() == 2);
+  CHECK(same_bits(plain[1], fused[1]));
+  CHECK(!same_bits(start[1], fused[1]));  // the step did happen
+}

@@ -73,9 +73,15 @@ void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   // The column sums in add_row_sum's order, then w − η·s as SGD::step writes
   // it (η = −α exactly): the same bits as the unfused step.
   const std::size_t cols = G.shape()[1];
-  thread_local std::vector<Scalar> sums;
-  sums.assign(cols, Scalar(0));
-  add_rows_into(G, sums.data());
+  // On the stack for a layer of up to 1024 outputs (no thread_local lookup,
+  // no vector bookkeeping on every step), else a per-thread buffer.
+  constexpr std::size_t on_stack = 1024;
+  Scalar stack_sums[on_stack];
+  thread_local std::vector<Scalar> heap_sums;
+  if (cols > on_stack) heap_sums.resize(cols);
+  Scalar* sums = cols > on_stack ? heap_sums.data() : stack_sums;
+  std::fill(sums, sums + cols, Scalar(0));
+  add_rows_into(G, sums);
   const Scalar eta = -alpha;
   Scalar* __restrict out = w->data();
   for (std::size_t j = 0; j < cols; ++j) out[j] -= eta * sums[j];
