@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
   std::string gemm = "openblas";
   app.add_option("--gemm", gemm,
                  "the library's gemm kernels (xg::set_gemm_kernels): openblas or libxsmm; the "
-                 "floor always runs OpenBLAS")
+                 "floor and the hand-written network always run OpenBLAS")
       ->capture_default_str()
       ->check(CLI::IsMember({"openblas", "libxsmm"}));
   CLI11_PARSE(app, argc, argv);
