@@ -3,7 +3,9 @@
 #include "handwritten.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 #include <xsimd/xsimd.hpp>
 
 #include "cblas.hpp"
