@@ -199,6 +199,10 @@ int main(int argc, char** argv) {
   app.add_option("--profile-batch", profile_batch, "mini-batch size of --profile")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool profile_handwritten = false;
+  app.add_flag("--profile-handwritten", profile_handwritten,
+               "with --profile: train the hand-written network (bench/handwritten.cpp) instead "
+               "of xgrad's, from the same start and data order, to profile the two side by side");
   bool serve = false;
   app.add_flag("--serve", serve,
                "lock-step mode for bench/peers.py: after the header and loading, train one epoch "
@@ -281,6 +285,16 @@ int main(int argc, char** argv) {
     Network net(30, init, serve_fused);
     train::FitOptions o = training_only(profile_batch, shuffle);
     o.epochs = profile_epochs;
+    if (profile_handwritten) {
+      bench::HandwrittenMlp hand(*net.model, net.sgd->learning_rate(), profile_batch);
+      data::Batches batches(mnist.training, profile_batch, &shuffle);
+      for (std::size_t e = 1; e <= profile_epochs; ++e) {
+        const auto t0 = Clock::now();
+        hand.epoch(batches);
+        line(fmt::format("profile_epoch_{}_seconds", e), seconds_since(t0), 4);
+      }
+      return 0;
+    }
     for (const auto& r : train::fit(*net.model, *net.cost, *net.sgd, mnist.training, o).epochs)
       line(fmt::format("profile_epoch_{}_seconds", r.epoch), r.seconds, 4);
     return 0;

@@ -507,11 +507,16 @@ AnomalyGuard::~AnomalyGuard() { t_anomaly_enabled = previous_; }
 
 namespace detail {
 
-bool any_requires_grad(std::initializer_list<Tensor> inputs) {
-  for (const auto& t : inputs)
-    if (t.requires_grad()) return true;
+bool any_requires_grad(std::initializer_list<InputRef> inputs) {
+  for (const InputRef& t : inputs)
+    if (t.tensor().requires_grad()) return true;
   return false;
 }
+
+namespace {
+const Tensor& tensor_of(const Tensor& t) { return t; }
+const Tensor& tensor_of(const InputRef& t) { return t.tensor(); }
+}  // namespace
 
 template <class Inputs>
 std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs& inputs) {
@@ -519,12 +524,12 @@ std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs
   node->op = op;
   node->requires_grad = true;
   node->inputs.reserve(inputs.size());
-  for (const auto& t : inputs) node->inputs.push_back(t.node_ptr());
+  for (const auto& t : inputs) node->inputs.push_back(tensor_of(t).node_ptr());
   return node;
 }
 
 std::shared_ptr<Node> make_node(const char* op, Array&& value,
-                                std::initializer_list<Tensor> inputs) {
+                                std::initializer_list<InputRef> inputs) {
   return make_node_impl(op, std::move(value), inputs);
 }
 std::shared_ptr<Node> make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs) {

@@ -183,3 +183,18 @@ TEST_CASE("the normal sampler has the right moments and is platform-fixed", "[en
   CHECK(r1.normal() == r2.normal());
   CHECK(r1.uniform() == r2.uniform());
 }
+
+TEST_CASE("record lists its inputs by reference: temporaries work, only the edges own them",
+          "[engine]") {
+  Tensor x = Tensor::full({3}, 2.0, true);
+  const long owners = x.node_ptr().use_count();
+  // A temporary in the input list lives until record() has returned.
+  Tensor y = record("twice", Array(Scalar(6) * x.value()), {x * Scalar(3)},
+                    [](auto& c) { c.add(0, c.gy() * Scalar(2)); });
+  CHECK(x.node_ptr().use_count() == owners + 1);  // the product's edge to x, nothing else
+  REQUIRE(y.node()->inputs.size() == 1);
+  CHECK(y.node()->inputs[0].use_count() == 1);  // y's edge is the product's only owner
+  sum(y).backward();
+  CHECK(x.grad()(0) == Approx(6.0));  // d(2·3x)/dx
+  CHECK(x.node_ptr().use_count() == owners);
+}

@@ -191,6 +191,21 @@ class Tensor {
   std::shared_ptr<Node> node_;
 };
 
+/// An op's input as record() takes it: `record("op", value, {x, w, b}, rule)`
+/// lists the inputs by reference. A list of Tensors would copy each one's
+/// shared pointer, and every copy and its release is an atomic count on the
+/// node: per op of a small training step those were a visible share of the
+/// engine's time (docs/performance.md). The Tensors must outlive the call
+/// (temporaries in the list do).
+class InputRef {
+ public:
+  InputRef(const Tensor& t) : t_(&t) {}  // NOLINT: implicit on purpose
+  const Tensor& tensor() const { return *t_; }
+
+ private:
+  const Tensor* t_;
+};
+
 /// Gives each op's backward closure what it needs: the output's gradient and
 /// value, the inputs' values, and a way to add to an input's gradient that
 /// sums over broadcast axes.
@@ -296,9 +311,9 @@ class AnomalyGuard {
 using detect_anomaly = AnomalyGuard;
 
 namespace detail {
-bool any_requires_grad(std::initializer_list<Tensor> inputs);
+bool any_requires_grad(std::initializer_list<InputRef> inputs);
 std::shared_ptr<Node> make_node(const char* op, Array&& value,
-                                std::initializer_list<Tensor> inputs);
+                                std::initializer_list<InputRef> inputs);
 std::shared_ptr<Node> make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs);
 void check_finite(const char* op, const Array& value, const char* what);
 /// Thrown when a rule written for BackwardContext& only is differentiated twice.
@@ -348,7 +363,8 @@ void BackwardFn::emplace(F&& f) {
 /// When no input requires a gradient, or grad mode is off, only the value is
 /// kept and the rule is never stored.
 template <class F>
-Tensor record(const char* op, Array value, std::initializer_list<Tensor> inputs, F&& backward) {
+Tensor record(const char* op, Array value, std::initializer_list<InputRef> inputs,
+              F&& backward) {
   if (anomaly_enabled()) detail::check_finite(op, value, "value");
   if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Tensor(std::move(value));
   auto node = detail::make_node(op, std::move(value), inputs);
