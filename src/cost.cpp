@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <xtensor/xmath.hpp>
 
 #include "ops/backward.hpp"
@@ -159,6 +160,44 @@ Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
     auto g = bw::eval(k * (c.x(0) - c.x(1)));
     if (c.needs(1)) c.add(1, -g);
     if (c.needs(0)) c.add(0, std::move(g));
+  });
+}
+
+// With a = σ(z), from the logits, the same operations as quadratic_cost on
+// sigmoid(z) followed by the sigmoid's rule (so the same bits):
+// C = (1/2m) Σ (a − y)²;  dC/dz = (k(a − y)) ⊙ (a(1 − a)), k = 1/m;  dC/dy = −k(a − y)
+Tensor sigmoid_quadratic_cost(const Tensor& z, const Tensor& y) {
+  check_pair("sigmoid_quadratic_cost", "z", z, y);
+  const Array a = activations::Sigmoid::f(z.value());
+  const Array& yv = y.value();
+  const std::size_t m = batch_rows(a);
+  double sum = 0.0;
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+    const double d = static_cast<double>(a.data()[i]) - yv.data()[i];
+    sum += d * d;
+  }
+  // The rule recomputes a from z (a few hundred exponentials on a mini-batch)
+  // rather than keep it: the closure holds only m, as every cost's does.
+  return record("sigmoid_quadratic_cost", scalar_array(0.5 * sum / m), {z, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    if constexpr (std::is_same<std::decay_t<decltype(c)>, BackwardContext>::value) {
+      Array a = activations::Sigmoid::f(c.x(0));
+      const Array& yv = c.x(1);
+      if (c.needs(1)) c.add(1, -(k * (a - yv)));
+      if (!c.needs(0)) return;
+      Scalar* ap = a.data();
+      const Scalar* yp = yv.data();
+      for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+        const Scalar ai = ap[i];
+        ap[i] = (k * (ai - yp[i])) * (ai * (Scalar(1) - ai));
+      }
+      c.add(0, std::move(a));  // a's buffer becomes dC/dz
+    } else {
+      const Tensor a = sigmoid(c.x(0));
+      const Tensor g = k * (a - c.x(1));
+      if (c.needs(1)) c.add(1, -g);
+      if (c.needs(0)) c.add(0, g * (a * (Scalar(1) - a)));
+    }
   });
 }
 
@@ -338,7 +377,7 @@ class FunctionCost : public Cost {
 /// The one table of named costs: make_cost and cost_names both read it.
 const std::vector<CostEntry>& cost_table() {
   static const std::vector<CostEntry> table = {
-      {"quadratic", quadratic_cost, "", nullptr},
+      {"quadratic", quadratic_cost, "sigmoid", sigmoid_quadratic_cost},
       {"cross-entropy", cross_entropy_cost, "sigmoid", sigmoid_cross_entropy},
       {"log-likelihood", static_cast<CostFn>(log_likelihood_cost), "softmax",
        static_cast<CostFn>(softmax_log_likelihood)},

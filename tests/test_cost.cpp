@@ -2,6 +2,7 @@
 // logits path (δ^L = a − y) and its exactness at saturated outputs, errors.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <xtensor/xmath.hpp>
 
@@ -9,6 +10,8 @@
 #include "xgrad/cost.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/nn/activation.hpp"
+#include "xgrad/nn/linear.hpp"
+#include "xgrad/nn/sequential.hpp"
 #include "xgrad/nn/softmax.hpp"
 #include "xgrad/ops.hpp"
 
@@ -109,6 +112,7 @@ TEST_CASE("every cost passes gradcheck in both its inputs", "[cost]") {
   CHECK(gradcheck([](Ins in) { return binary_cross_entropy_with_logits(in[0], in[1]); },
                   {any(s), probs(s)}));
   CHECK(gradcheck([](Ins in) { return nll_from_logits(in[0], in[1]); }, {any(s), probs(s)}));
+  CHECK(gradcheck([](Ins in) { return sigmoid_quadratic_cost(in[0], in[1]); }, {any(s), probs(s)}));
   // |a − y| away from its kink at 0.
   Tensor a = leaf(Array{{0.5, -1.0, 2.0}, {0.0, 1.5, -0.3}});
   Tensor y = leaf(Array{{0.1, -0.2, 1.0}, {0.4, 2.5, 0.6}});
@@ -333,4 +337,100 @@ TEST_CASE("make_cost builds each cost by name", "[cost]") {
   CHECK_THROWS_AS(make_cost("hinge"), value_error);
   CHECK_THROWS_WITH(make_cost("hinge"), Contains("'hinge'") && Contains("quadratic") &&
                                             Contains("cross-entropy") && Contains("mae"));
+}
+
+// ---------------------------------------------------------------- quadratic on logits
+
+namespace {
+bool same_bits(const Array& a, const Array& b) {
+  if (a.shape() != b.shape()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a.data()[i], &b.data()[i], sizeof(Scalar)) != 0) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("sigmoid_quadratic_cost is quadratic_cost(sigmoid(z), y) bit for bit", "[cost]") {
+  Rng rng(21);
+  for (const Shape& s : {Shape{7}, Shape{1, 10}, Shape{10, 10}, Shape{33, 3}}) {
+    Array zv = rng.normal_array(s, 0.0, 3.0);
+    zv.data()[0] = 40;  // a saturated output: a rounds to 1 (float) and σ′ underflows
+    if (zv.size() > 1) zv.data()[1] = -40;
+    if (zv.size() > 2) zv.data()[2] = 0;
+    const Array yv = rng.uniform_array(s, 0.0, 1.0);
+    Tensor z1(zv, true), y1(yv, true), z2(zv, true), y2(yv, true);
+    const Tensor fused = sigmoid_quadratic_cost(z1, y1);
+    const Tensor plain = quadratic_cost(sigmoid(z2), y2);
+    CHECK(std::string(fused.op()) == "sigmoid_quadratic_cost");
+    CHECK(same_bits(fused.value(), plain.value()));
+    fused.backward();
+    plain.backward();
+    CHECK(same_bits(z1.grad(), z2.grad()));
+    CHECK(same_bits(y1.grad(), y2.grad()));
+  }
+  // Either input alone.
+  Tensor z = Tensor::randn({4, 3}, rng, 0.0, 2.0, true);
+  Tensor y(rng.uniform_array({4, 3}, 0.0, 1.0));
+  sigmoid_quadratic_cost(z, y).backward();
+  const Array dz = z.grad();
+  z.zero_grad();
+  quadratic_cost(sigmoid(z), y).backward();
+  CHECK(same_bits(dz, z.grad()));
+  Tensor y3(y.value(), true);
+  sigmoid_quadratic_cost(Tensor(z.value()), y3).backward();
+  CHECK(close(y3.grad(), -(sigmoid(Tensor(z.value())).value() - y.value()) / 4.0, tol(1e-15)));
+}
+
+TEST_CASE("sigmoid_quadratic_cost: second derivatives equal the two-op form", "[cost]") {
+  Rng rng(22);
+  const Array zv = rng.normal_array({3, 4}, 0.0, 1.5), yv = rng.uniform_array({3, 4}, 0.0, 1.0);
+  const Array v = rng.normal_array({3, 4}, 0.0, 1.0);
+  auto hvp = [&](bool fused) {
+    Tensor z(zv, true);
+    const Tensor y(yv);
+    const Tensor c = fused ? sigmoid_quadratic_cost(z, y) : quadratic_cost(sigmoid(z), y);
+    GradOptions o;
+    o.create_graph = true;
+    const Tensor g = grad(c, z, o);
+    return grad(sum(g * Tensor(v)), z).value();
+  };
+  const Array fused = hvp(true), plain = hvp(false);
+  CHECK(close(fused, plain, tol(1e-15)));
+  CHECK(xt::amax(xt::abs(fused))() > 1e-3);  // not a silent zero
+}
+
+TEST_CASE("the quadratic cost fuses with a final sigmoid in cost_on_model, same bits", "[cost]") {
+  const auto cost = make_cost("quadratic");
+  CHECK(cost->fused_activation() == "sigmoid");
+  Rng init(5), init2(5), data(6);
+  auto net = [](Rng& rng) {
+    auto seq = std::make_shared<nn::Sequential>();
+    seq->add(std::make_shared<nn::Linear>(6, 5, rng));
+    seq->add(std::make_shared<nn::Sigmoid>());
+    seq->add(std::make_shared<nn::Linear>(5, 3, rng));
+    seq->add(std::make_shared<nn::Sigmoid>());
+    return seq;
+  };
+  auto fused_net = net(init), plain_net = net(init2);
+  const Tensor x(data.normal_array({8, 6}, 0.0, 1.0)), y(data.uniform_array({8, 3}, 0.0, 1.0));
+  const Tensor fused = cost_on_model(*cost, *fused_net, x, y);
+  const Tensor plain = quadratic_cost((*plain_net)(x), y);
+  CHECK(std::string(fused.op()) == "sigmoid_quadratic_cost");
+  CHECK(same_bits(fused.value(), plain.value()));
+  fused.backward();
+  plain.backward();
+  const auto pf = fused_net->parameters(), pp = plain_net->parameters();
+  REQUIRE(pf.size() == pp.size());
+  for (std::size_t i = 0; i < pf.size(); ++i) CHECK(same_bits(pf[i].grad(), pp[i].grad()));
+  // Not ending in a sigmoid: the cost on outputs, as before.
+  auto relu_net = std::make_shared<nn::Sequential>();
+  relu_net->add(std::make_shared<nn::Linear>(6, 3, init));
+  CHECK(std::string(cost_on_model(*cost, *relu_net, x, y).op()) == "quadratic_cost");
+}
+
+TEST_CASE("sigmoid_quadratic_cost refuses mismatched shapes by name", "[cost]") {
+  CHECK_THROWS_AS(sigmoid_quadratic_cost(Tensor::zeros({2, 3}), Tensor::zeros({3, 2})),
+                  shape_error);
+  CHECK_THROWS_WITH(sigmoid_quadratic_cost(Tensor::zeros({2, 3}), Tensor::zeros({3, 2})),
+                    Contains("sigmoid_quadratic_cost") && Contains("(2, 3)") && Contains("(3, 2)"));
 }

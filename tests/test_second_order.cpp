@@ -162,6 +162,7 @@ TEST_CASE("gradgradcheck: activations, softmax, costs, penalties", "[second-orde
   // The fused costs: their Hessian is not a silent zero (require_nonzero).
   require_gradgrad([](Ins in) { return sigmoid_cross_entropy(in[0], in[1]); }, {z(), y()});
   require_gradgrad([](Ins in) { return softmax_log_likelihood(in[0], in[1]); }, {z(), y()});
+  require_gradgrad([](Ins in) { return sigmoid_quadratic_cost(in[0], in[1]); }, {z(), y()});
   require_gradgrad([](Ins in) { return mean_absolute_error(in[0], in[1]) * sum(in[0]); },
                    {z(), y()});
   require_gradgrad([](Ins in) { return l2_penalty({in[0], in[1]}, 0.3, 5); }, {z(), y()});

@@ -30,6 +30,13 @@ namespace xg {
 /// averaged over the batch.
 Tensor quadratic_cost(const Tensor& a, const Tensor& y);
 
+/// The quadratic cost of a = σ(z), from the logits z: the same numbers as
+/// quadratic_cost(sigmoid(z), y), value and gradients bit for bit
+/// (dC/dz = (a − y)/m ⊙ a(1 − a), BP1 with the quadratic cost), in one op
+/// instead of two. A speed fusion only: unlike the cross-entropy pairing
+/// nothing cancels, a saturated wrong output still learns slowly.
+Tensor sigmoid_quadratic_cost(const Tensor& z, const Tensor& y);
+
 /// Cross-entropy of probabilities a: per sample −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)],
 /// averaged over the batch, with ln clamped at −100 (0·ln 0 = 0, the book's
 /// nan_to_num). At a sigmoid output prefer sigmoid_cross_entropy on the logits.

@@ -363,8 +363,7 @@ void BackwardFn::emplace(F&& f) {
 /// When no input requires a gradient, or grad mode is off, only the value is
 /// kept and the rule is never stored.
 template <class F>
-Tensor record(const char* op, Array value, std::initializer_list<InputRef> inputs,
-              F&& backward) {
+Tensor record(const char* op, Array value, std::initializer_list<InputRef> inputs, F&& backward) {
   if (anomaly_enabled()) detail::check_finite(op, value, "value");
   if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Tensor(std::move(value));
   auto node = detail::make_node(op, std::move(value), inputs);
