@@ -144,18 +144,24 @@ Tensor nll_from_logits_op(const char* op, const Tensor& z, const Tensor& y) {
 
 // ------------------------------------------------------------ quadratic
 
+namespace {
+/// (1/m) Σ ½(a − y)², summed in double in storage order: the one value of the
+/// quadratic cost, on outputs or on logits.
+Array mean_half_squares(const Array& a, const Array& y, std::size_t m) {
+  double sum = 0.0;
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+    const double d = static_cast<double>(a.data()[i]) - y.data()[i];
+    sum += d * d;
+  }
+  return scalar_array(0.5 * sum / m);
+}
+}  // namespace
+
 // C = (1/m) Σ ½(a − y)²;   dC/da = (a − y)/m;   dC/dy = −(a − y)/m
 Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
   check_pair("quadratic_cost", "a", a, y);
-  const Array& av = a.value();
-  const Array& yv = y.value();
-  const std::size_t m = batch_rows(av);
-  double sum = 0.0;
-  for (std::size_t i = 0, n = av.size(); i < n; ++i) {
-    const double d = static_cast<double>(av.data()[i]) - yv.data()[i];
-    sum += d * d;
-  }
-  return record("quadratic_cost", scalar_array(0.5 * sum / m), {a, y}, [m](auto& c) {
+  const std::size_t m = batch_rows(a.value());
+  return record("quadratic_cost", mean_half_squares(a.value(), y.value(), m), {a, y}, [m](auto& c) {
     const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
     auto g = bw::eval(k * (c.x(0) - c.x(1)));
     if (c.needs(1)) c.add(1, -g);
@@ -168,17 +174,11 @@ Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
 // C = (1/2m) Σ (a − y)²;  dC/dz = (k(a − y)) ⊙ (a(1 − a)), k = 1/m;  dC/dy = −k(a − y)
 Tensor sigmoid_quadratic_cost(const Tensor& z, const Tensor& y) {
   check_pair("sigmoid_quadratic_cost", "z", z, y);
-  const Array a = activations::Sigmoid::f(z.value());
-  const Array& yv = y.value();
-  const std::size_t m = batch_rows(a);
-  double sum = 0.0;
-  for (std::size_t i = 0, n = a.size(); i < n; ++i) {
-    const double d = static_cast<double>(a.data()[i]) - yv.data()[i];
-    sum += d * d;
-  }
+  const std::size_t m = batch_rows(z.value());
+  Array value = mean_half_squares(activations::Sigmoid::f(z.value()), y.value(), m);
   // The rule recomputes a from z (a few hundred exponentials on a mini-batch)
   // rather than keep it: the closure holds only m, as every cost's does.
-  return record("sigmoid_quadratic_cost", scalar_array(0.5 * sum / m), {z, y}, [m](auto& c) {
+  return record("sigmoid_quadratic_cost", std::move(value), {z, y}, [m](auto& c) {
     const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
     if constexpr (std::is_same<std::decay_t<decltype(c)>, BackwardContext>::value) {
       Array a = activations::Sigmoid::f(c.x(0));
