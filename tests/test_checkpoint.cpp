@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "compare.hpp"
 #include "temp_dir.hpp"
 #include "util/file.hpp"
 #include "xgrad/cost.hpp"
@@ -24,15 +25,11 @@ using namespace xg;
 using Catch::Contains;
 namespace fs = std::filesystem;
 
+using xg_test::same_bits;
+
 namespace {
 
 using xg_test::TempDir;
-
-bool same_bits(const Array& a, const Array& b) {
-  // An empty array's data() may be null, and memcmp(null, null, 0) is undefined.
-  return a.shape() == b.shape() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0);
-}
 
 bool same_arrays(const std::vector<Array>& a, const std::vector<Array>& b) {
   if (a.size() != b.size()) return false;

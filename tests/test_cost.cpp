@@ -6,6 +6,7 @@
 #include <limits>
 #include <xtensor/xmath.hpp>
 
+#include "compare.hpp"
 #include "precision.hpp"
 #include "xgrad/cost.hpp"
 #include "xgrad/gradcheck.hpp"
@@ -19,6 +20,8 @@ using namespace xg;
 using Ins = const std::vector<Tensor>&;
 using Catch::Contains;
 using xg_test::tol;
+
+using xg_test::same_bits;
 
 namespace {
 
@@ -340,15 +343,6 @@ TEST_CASE("make_cost builds each cost by name", "[cost]") {
 }
 
 // ---------------------------------------------------------------- quadratic on logits
-
-namespace {
-bool same_bits(const Array& a, const Array& b) {
-  if (a.shape() != b.shape()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(&a.data()[i], &b.data()[i], sizeof(Scalar)) != 0) return false;
-  return true;
-}
-}  // namespace
 
 TEST_CASE("sigmoid_quadratic_cost is quadratic_cost(sigmoid(z), y) bit for bit", "[cost]") {
   Rng rng(21);

@@ -22,11 +22,9 @@
 using namespace xg;
 using xg_test::relative_gap;
 
-namespace {
+using xg_test::same_bits;
 
-bool same_bits(const Array& a, const Array& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0;
-}
+namespace {
 
 struct Run {
   std::shared_ptr<nn::Sequential> model;

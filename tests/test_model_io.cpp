@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xbuilder.hpp>
 
+#include "compare.hpp"
 #include "temp_dir.hpp"
 #include "util/file.hpp"
 #include "xgrad/error.hpp"
@@ -25,6 +26,8 @@
 using namespace xg;
 using Catch::Contains;
 namespace fs = std::filesystem;
+
+using xg_test::same_bits;
 
 namespace {
 
@@ -75,12 +78,6 @@ std::string le_f4(const std::vector<float>& values) {
     for (int k = 0; k < 4; ++k) out += static_cast<char>((bits >> (8 * k)) & 0xff);
   }
   return out;
-}
-
-bool same_bits(const Array& a, const Array& b) {
-  // An empty array's data() may be null, and memcmp(null, null, 0) is undefined.
-  return a.shape() == b.shape() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(Scalar)) == 0);
 }
 
 std::vector<Array> values_of(const nn::Module& m) {
