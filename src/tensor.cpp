@@ -41,10 +41,11 @@ Node::~Node() {
 
 // ---------------------------------------------------------------- Tensor
 
-Tensor::Tensor(Array value, bool requires_grad)
+Tensor::Tensor(Array&& value, bool requires_grad)
     : node_(std::allocate_shared<Node>(PoolAllocator<Node>(), std::move(value))) {
   node_->requires_grad = requires_grad;
 }
+Tensor::Tensor(const Array& value, bool requires_grad) : Tensor(Array(value), requires_grad) {}
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 1> values) : Tensor(Array(values)) {}
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 2> values) : Tensor(Array(values)) {}
 Tensor::Tensor(xt::nested_initializer_list_t<Scalar, 3> values) : Tensor(Array(values)) {}

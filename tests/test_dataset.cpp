@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <numeric>
@@ -338,6 +339,33 @@ TEST_CASE("load_mnist with byte storage gives exactly the Scalar path's values",
   CHECK(load_mnist(dir.path.string(), 50, 0, InputStorage::bytes).validation.features() == 784);
   CHECK_THROWS_AS(bytes.training.input_rows(40, 51), xg::value_error);
   CHECK_THROWS_AS(bytes.training.input_rows(5, 4), xg::value_error);
+}
+
+TEST_CASE("byte inputs decode to exactly code / divisor, every code and divisor", "[data]") {
+  // Every code 0..255 in rows of several widths (vector loop and its tail),
+  // against a true division, bit for bit, for divisors whose reciprocal is
+  // inexact (255: a plain product by 1/255 differs for 126 float codes).
+  for (const double divisor : {255.0, 1.0, 256.0, 3.0, 7.0, 100.0, 0.3, 1e-3, 1e30}) {
+    for (const std::size_t width : {std::size_t(1), std::size_t(17), std::size_t(256)}) {
+      Dataset d;
+      d.byte_inputs.rows = (256 + width - 1) / width;
+      d.byte_inputs.cols = width;
+      d.byte_inputs.divisor = static_cast<Scalar>(divisor);
+      d.byte_inputs.codes.resize(d.byte_inputs.rows * width);
+      for (std::size_t k = 0; k < d.byte_inputs.codes.size(); ++k)
+        d.byte_inputs.codes[k] = static_cast<std::uint8_t>((k * 167 + 13) % 256);  // all 256 codes
+      d.targets = xt::zeros<Scalar>({d.byte_inputs.rows, std::size_t(1)});
+      d.check();
+      const Array decoded = d.input_rows(0, d.size());
+      std::size_t differ = 0;
+      for (std::size_t k = 0; k < decoded.size(); ++k) {
+        const Scalar expected = Scalar(d.byte_inputs.codes[k]) / d.byte_inputs.divisor;
+        differ += std::memcmp(&decoded.data()[k], &expected, sizeof(Scalar)) != 0;
+      }
+      INFO("divisor " << divisor << ", width " << width);
+      CHECK(differ == 0);
+    }
+  }
 }
 
 TEST_CASE("Dataset::check rejects inconsistent byte inputs", "[data]") {

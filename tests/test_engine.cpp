@@ -184,6 +184,33 @@ TEST_CASE("the normal sampler has the right moments and is platform-fixed", "[en
   CHECK(r1.uniform() == r2.uniform());
 }
 
+TEST_CASE("a moved Array becomes the tensor's value without a copy; a kept one is copied",
+          "[engine]") {
+  Array moved = {1.0, 2.0, 3.0};
+  const Scalar* buffer = moved.data();
+  Tensor t(std::move(moved), true);
+  CHECK(t.value().data() == buffer);  // the buffer itself, not a copy of it
+
+  const Array kept = {4.0, 5.0, 6.0};
+  Tensor u(kept);
+  CHECK(u.value().data() != kept.data());
+  CHECK(u.value() == kept);
+
+  // record() the same way: an op's fresh result is taken over, a value the
+  // caller keeps is copied, and a lazy expression is evaluated once.
+  Array y = Scalar(2) * t.value();
+  const Scalar* y_buffer = y.data();
+  Tensor a = record("double", std::move(y), {t}, [](auto& c) { c.add(0, c.gy() * Scalar(2)); });
+  CHECK(a.value().data() == y_buffer);
+  Tensor b = record("same", kept, {t}, [](auto& c) { c.add(0, c.gy()); });
+  CHECK(b.value().data() != kept.data());
+  CHECK(b.value() == kept);
+  Tensor e = record("plus_one", t.value() + Scalar(1), {t}, [](auto& c) { c.add(0, c.gy()); });
+  CHECK(e.value() == Array{2.0, 3.0, 4.0});
+  sum(a + b + e).backward();
+  CHECK(t.grad() == Array{4.0, 4.0, 4.0});
+}
+
 TEST_CASE("record lists its inputs by reference: temporaries work, only the edges own them",
           "[engine]") {
   Tensor x = Tensor::full({3}, 2.0, true);

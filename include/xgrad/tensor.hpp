@@ -110,7 +110,7 @@ struct Node {
   } step;
 
   Node() = default;
-  explicit Node(Array v) : value(std::move(v)) {}
+  explicit Node(Array&& v) : value(std::move(v)) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   // Tears down the chain of inputs iteratively: a 100,000-op graph must not
@@ -124,7 +124,10 @@ class Tensor {
  public:
   /// An undefined tensor (no node); most calls on it throw.
   Tensor() = default;
-  explicit Tensor(Array value, bool requires_grad = false);
+  // (Two overloads, not one by value: each move of an Array swaps its three
+  // small shape vectors element by element, a visible cost per op.)
+  explicit Tensor(Array&& value, bool requires_grad = false);
+  explicit Tensor(const Array& value, bool requires_grad = false);
   /// From nested initializer lists: Tensor{{1, 2}, {3, 4}}.
   Tensor(xt::nested_initializer_list_t<Scalar, 1> values);
   Tensor(xt::nested_initializer_list_t<Scalar, 2> values);
@@ -363,7 +366,7 @@ void BackwardFn::emplace(F&& f) {
 /// When no input requires a gradient, or grad mode is off, only the value is
 /// kept and the rule is never stored.
 template <class F>
-Tensor record(const char* op, Array value, std::initializer_list<InputRef> inputs, F&& backward) {
+Tensor record(const char* op, Array&& value, std::initializer_list<InputRef> inputs, F&& backward) {
   if (anomaly_enabled()) detail::check_finite(op, value, "value");
   if (!grad_enabled() || !detail::any_requires_grad(inputs)) return Tensor(std::move(value));
   auto node = detail::make_node(op, std::move(value), inputs);
@@ -371,9 +374,16 @@ Tensor record(const char* op, Array value, std::initializer_list<InputRef> input
   return Tensor(std::move(node));
 }
 
+/// The same from a value the caller keeps: records a copy.
+template <class F>
+Tensor record(const char* op, const Array& value, std::initializer_list<InputRef> inputs,
+              F&& backward) {
+  return record(op, Array(value), inputs, std::forward<F>(backward));
+}
+
 /// Same for ops with a run-time number of inputs (concat).
 template <class F>
-Tensor record(const char* op, Array value, const std::vector<Tensor>& inputs, F&& backward) {
+Tensor record(const char* op, Array&& value, const std::vector<Tensor>& inputs, F&& backward) {
   if (anomaly_enabled()) detail::check_finite(op, value, "value");
   bool any = false;
   for (const auto& t : inputs) any = any || t.requires_grad();
