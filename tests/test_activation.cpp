@@ -125,6 +125,27 @@ TEST_CASE("sigmoid's loop gives the bits of the xtensor expressions it replaced"
   CHECK(std::isnan(sigmoid(Tensor{std::numeric_limits<double>::quiet_NaN()}).value()(0)));
 }
 
+TEST_CASE("sigmoid's in-place backward gives the bits of dC/dy * df and spares a kept dC/dy",
+          "[nn]") {
+  Rng rng(8);
+  for (std::size_t n : {std::size_t(1), std::size_t(15), std::size_t(300), std::size_t(301)}) {
+    INFO("size " << n);
+    Tensor z = Tensor::rand({n}, rng, -9.0, 9.0, true);
+    const Tensor w = Tensor::rand({n}, rng, -2.0, 2.0);
+    Tensor a = sigmoid(z);
+    a.retain_grad();  // take_gy must copy: the kept dC/dy stays w
+    sum(a * w).backward();
+    const Array expected = w.value() * activations::Sigmoid::df(z.value(), a.value());
+    CHECK(std::memcmp(z.grad().data(), expected.data(), n * sizeof(Scalar)) == 0);
+    CHECK(std::memcmp(a.grad().data(), w.value().data(), n * sizeof(Scalar)) == 0);
+  }
+  // An activation without multiply_df (every user struct so far) uses df.
+  STATIC_REQUIRE(detail::has_multiply_df<activations::Sigmoid>::value);
+  STATIC_REQUIRE_FALSE(detail::has_multiply_df<activations::Tanh>::value);
+  Array g = {1.0, 2.0};
+  CHECK_THROWS_AS(activations::Sigmoid::multiply_df(Array{0.0}, Array{0.5}, g), shape_error);
+}
+
 TEST_CASE("the op is named after the activation, so costs can find the logits", "[nn]") {
   Tensor z = act_param({2, 3});
   CHECK(std::string(sigmoid(z).op()) == "sigmoid");

@@ -50,6 +50,17 @@ template <class T>
 T Sigmoid::df(const T&, const T& a) {
   return a * (Scalar(1) - a);
 }
+// g·(a(1 − a)), grouped as g * df(z, a) is: the same bits. Why: the hidden
+// layer's backward ran every step through a fresh Array for df, xtensor's
+// assignment into it and a second pass (docs/performance.md).
+void Sigmoid::multiply_df(const Array&, const Array& a, Array& g) {
+  if (!detail::shapes_equal(a.shape(), g.shape()))
+    throw shape_error(std::string("sigmoid backward: gradient of shape ") + shape_str(g.shape()) +
+                      " for an output of shape " + shape_str(a.shape()));
+  const Scalar* __restrict ap = a.data();
+  Scalar* __restrict gp = g.data();
+  for (std::size_t i = 0, n = g.size(); i < n; ++i) gp[i] = gp[i] * (ap[i] * (Scalar(1) - ap[i]));
+}
 
 Array Tanh::f(const Array& z) { return xt::tanh(z); }
 // tanh' = 1 − a²

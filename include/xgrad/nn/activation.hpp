@@ -27,6 +27,9 @@ struct Sigmoid {
   static Array f(const Array& z);  // e^{−|z|} never overflows: finite for any |z|
   template <class T>
   static T df(const T& z, const T& a);
+  /// g ← g ⊙ a(1−a) in one pass: df's first-order use without its temporary
+  /// (the same bits as g * df(z, a)).
+  static void multiply_df(const Array& z, const Array& a, Array& g);
 };
 
 /// tanh(z);  tanh'(z) = 1 − tanh²(z)
@@ -72,6 +75,15 @@ template <class A>
 struct has_tensor_df<
     A, std::void_t<decltype(A::df(std::declval<const Tensor&>(), std::declval<const Tensor&>()))>>
     : std::true_type {};
+/// Whether A has the optional `static void multiply_df(const Array& z,
+/// const Array& a, Array& g)`: g ← g ⊙ f'(z) in place.
+template <class A, class = void>
+struct has_multiply_df : std::false_type {};
+template <class A>
+struct has_multiply_df<
+    A, std::void_t<decltype(A::multiply_df(std::declval<const Array&>(),
+                                           std::declval<const Array&>(), std::declval<Array&>()))>>
+    : std::true_type {};
 [[noreturn]] void activation_without_second_order(const char* name);
 /// d ← g ⊙ d, elementwise; the shapes must be equal.
 void multiply_into(const Array& g, Array& d);
@@ -83,6 +95,9 @@ void multiply_into(const Array& g, Array& d);
 /// `template <class T> static T df(const T& z, const T& a)` written with
 /// operations that exist for Arrays and Tensors (second order then works);
 /// `static Array df(const Array&, const Array&)` gives first order only.
+/// Optional: `static void multiply_df(const Array& z, const Array& a, Array& g)`
+/// doing g ← g ⊙ f'(z) in place; first-order backward then uses it instead of
+/// df, with the gradient's own buffer and no temporary.
 template <class A>
 Tensor activate(const Tensor& z) {
   return record(A::name, A::f(z.value()), {z}, [](auto& c) -> void {
@@ -90,6 +105,11 @@ Tensor activate(const Tensor& z) {
     using Context = std::decay_t<decltype(c)>;
     if constexpr (std::is_same<Context, GraphContext>::value && !detail::has_tensor_df<A>::value) {
       detail::activation_without_second_order(A::name);
+    } else if constexpr (std::is_same<Context, BackwardContext>::value &&
+                         detail::has_multiply_df<A>::value) {
+      Array g = c.take_gy();  // dC/dy's buffer becomes dC/dz
+      A::multiply_df(c.x(0), c.y(), g);
+      c.add(0, std::move(g));
     } else if constexpr (std::is_same<Context, BackwardContext>::value &&
                          std::is_same<decltype(A::df(c.x(0), c.y())), Array>::value) {
       // First order: the derivative's own Array takes the product and becomes
