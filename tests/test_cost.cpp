@@ -420,6 +420,17 @@ TEST_CASE("the quadratic cost fuses with a final sigmoid in cost_on_model, same 
   auto relu_net = std::make_shared<nn::Sequential>();
   relu_net->add(std::make_shared<nn::Linear>(6, 3, init));
   CHECK(std::string(cost_on_model(*cost, *relu_net, x, y).op()) == "quadratic_cost");
+  // A subclass of Sequential is still one, and a lone sigmoid has the input
+  // as its logits.
+  struct MySequential : nn::Sequential {};
+  MySequential mine;
+  const auto template_net = net(init);
+  for (std::size_t i = 0; i < template_net->size(); ++i) mine.add((*template_net)[i]);
+  CHECK(std::string(cost_on_model(*cost, mine, x, y).op()) == "sigmoid_quadratic_cost");
+  nn::Sequential lone;
+  lone.add(std::make_shared<nn::Sigmoid>());
+  const Tensor z(data.normal_array({8, 3}, 0.0, 1.0));
+  CHECK(same_bits(cost_on_model(*cost, lone, z, y).value(), quadratic_cost(sigmoid(z), y).value()));
 }
 
 TEST_CASE("sigmoid_quadratic_cost refuses mismatched shapes by name", "[cost]") {

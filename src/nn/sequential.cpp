@@ -44,8 +44,9 @@ Tensor Sequential::forward_logits(const Tensor& x, const std::string& activation
                       (layers_.empty() ? std::string("missing (empty Sequential)")
                                        : "'" + layers_.back()->type_name() + "'") +
                       ", not the activation '" + activation + "' whose logits were asked for");
-  Tensor h = x;
-  for (std::size_t i = 0; i + 1 < layers_.size(); ++i) h = layers_[i]->forward(h);
+  if (layers_.size() == 1) return x;
+  Tensor h = layers_.front()->forward(x);  // (no copy of x: each is an atomic count)
+  for (std::size_t i = 1; i + 1 < layers_.size(); ++i) h = layers_[i]->forward(h);
   return h;
 }
 
