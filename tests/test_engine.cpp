@@ -206,6 +206,13 @@ TEST_CASE("a moved Array becomes the tensor's value without a copy; a kept one i
   CHECK(b.value().data() != kept.data());
   CHECK(b.value() == kept);
   Tensor e = record("plus_one", t.value() + Scalar(1), {t}, [](auto& c) { c.add(0, c.gy()); });
+  // The form with a run-time list of inputs (concat's) takes both too.
+  Tensor v = record("kept", kept, std::vector<Tensor>{t}, [](auto& c) { c.add(0, c.gy()); });
+  CHECK(v.value().data() != kept.data());
+  Array fresh = kept;
+  const Scalar* fresh_buffer = fresh.data();
+  Tensor w = record("taken", std::move(fresh), std::vector<Tensor>{t}, [](auto&) {});
+  CHECK(w.value().data() == fresh_buffer);
   CHECK(e.value() == Array{2.0, 3.0, 4.0});
   sum(a + b + e).backward();
   CHECK(t.grad() == Array{4.0, 4.0, 4.0});

@@ -393,6 +393,12 @@ Tensor record(const char* op, Array&& value, const std::vector<Tensor>& inputs, 
   return Tensor(std::move(node));
 }
 
+/// The same from a value the caller keeps: records a copy.
+template <class F>
+Tensor record(const char* op, const Array& value, const std::vector<Tensor>& inputs, F&& backward) {
+  return record(op, Array(value), inputs, std::forward<F>(backward));
+}
+
 /// Sums g over the axes that broadcasting added or stretched, giving `shape`.
 Array sum_to(const Array& g, const Shape& shape);
 
