@@ -75,6 +75,11 @@ template <class A>
 struct has_tensor_df<
     A, std::void_t<decltype(A::df(std::declval<const Tensor&>(), std::declval<const Tensor&>()))>>
     : std::true_type {};
+/// T, as a type that depends on U (delays name lookup into T until U is known).
+template <class T, class U>
+struct dependent_type {
+  using type = T;
+};
 /// Whether A has the optional `static void multiply_df(const Array& z,
 /// const Array& a, Array& g)`: g ← g ⊙ f'(z) in place.
 template <class A, class = void>
@@ -108,7 +113,10 @@ Tensor activate(const Tensor& z) {
     } else if constexpr (std::is_same<Context, BackwardContext>::value &&
                          detail::has_multiply_df<A>::value) {
       Array g = c.take_gy();  // dC/dy's buffer becomes dC/dz
-      A::multiply_df(c.x(0), c.y(), g);
+      // Named through a type that depends on the context, so compilers that
+      // look names up early (clang) do not look for it in activations without.
+      using Act = typename detail::dependent_type<A, Context>::type;
+      Act::multiply_df(c.x(0), c.y(), g);
       c.add(0, std::move(g));
     } else if constexpr (std::is_same<Context, BackwardContext>::value &&
                          std::is_same<decltype(A::df(c.x(0), c.y())), Array>::value) {
