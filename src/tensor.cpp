@@ -108,7 +108,8 @@ const Array& Tensor::grad() const {
                       (!n.requires_grad ? "it does not require grad"
                        : n.step.applied
                            ? "its optimizer step was applied inside backward() (fused SGD, "
-                             "optim::SGD::set_fused), which keeps no gradient"
+                             "optim::SGD::set_fused, or train::fit's plain SGD steps), which "
+                             "keeps no gradient"
                            : "backward() has not reached it since zero_grad()"));
   return n.grad;
 }
@@ -450,15 +451,17 @@ Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   return in.grad;
 }
 
-Array* BackwardContext::step_target(std::size_t i, Scalar& alpha) {
+Array* BackwardContext::step_target(std::size_t i, Scalar& alpha, bool exact) {
   Node& in = *node_.inputs[i];
   if (!steps_allowed_ || !in.step.armed || in.step.applied || in.step.uses != 1 || in.has_grad ||
-      !in.is_leaf())
+      !in.is_leaf() || (in.step.exact && !exact))
     return nullptr;
   in.step.applied = true;
   alpha = in.step.alpha;
   return &in.value;
 }
+
+bool BackwardContext::exact_steps_only(std::size_t i) const { return node_.inputs[i]->step.exact; }
 
 Tensor GraphContext::gy() const { return grads_.at(&node_); }
 Tensor GraphContext::y() const { return Tensor(self_); }

@@ -105,6 +105,7 @@ struct Node {
   struct StepInBackward {
     bool armed = false;
     bool applied = false;    // a rule did it since the optimizer armed it
+    bool exact = false;      // only a rule that rounds as the optimizer's step() may
     std::uint32_t uses = 0;  // edges into this leaf in the current backward
     Scalar alpha = 0;
   } step;
@@ -248,8 +249,14 @@ class BackwardContext {
   /// place (value += alpha·gradient, `alpha` set) when an optimizer armed it
   /// and this rule produces its whole gradient (one edge into it, no gradient
   /// yet, the graph not kept); nullptr otherwise, and the rule adds its
-  /// gradient as usual.
-  Array* step_target(std::size_t i, Scalar& alpha);
+  /// gradient as usual. `exact`: the rule rounds the update as the
+  /// optimizer's step() would (SGD: value − η·gradient, one rounding, the
+  /// gradient summed as the rule would store it); a leaf armed for exact
+  /// steps only is refused to a rule that does not.
+  Array* step_target(std::size_t i, Scalar& alpha, bool exact);
+  /// Whether input i was armed for exact steps only (train::fit's), rather
+  /// than for steps that may round as the rule's kernel does (fused SGD).
+  bool exact_steps_only(std::size_t i) const;
 
  private:
   Node& node_;

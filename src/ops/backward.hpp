@@ -184,5 +184,10 @@ void step_or_add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const T
                         bool tb);
 void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& g);
 void step_or_add_row_sum(GraphContext& c, std::size_t i, const Tensor& g);
+/// step_or_add_matmul for Gᵀ·X (`linear`'s weight), through xgrad's own
+/// kernel where it fits: the step it applies has step()'s bits
+/// (ops/weight_gradient.hpp), so it may take exact-only steps too.
+void step_or_add_weight_gradient(BackwardContext& c, std::size_t i, const Array& G, const Array& X);
+void step_or_add_weight_gradient(GraphContext& c, std::size_t i, const Tensor& G, const Tensor& X);
 
 }  // namespace xg::bw

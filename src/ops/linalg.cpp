@@ -6,6 +6,8 @@
 #include "ops/backward.hpp"
 #include "ops/blas.hpp"
 #include "ops/broadcast.hpp"
+#include "ops/weight_gradient.hpp"
+#include "xgrad/gemm.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg {
@@ -54,7 +56,8 @@ void add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) {
 void step_or_add_matmul(BackwardContext& c, std::size_t i, const Array& a, const Array& b, bool ta,
                         bool tb) {
   Scalar alpha = 0;
-  if (Array* w = c.step_target(i, alpha)) {
+  // BLAS rounds alpha·sum and the addition apart: not step()'s bits.
+  if (Array* w = c.step_target(i, alpha, /*exact=*/false)) {
     detail::gemm(ta, tb, alpha, a, b, Scalar(1), *w);  // one gemm with beta = 1
     return;
   }
@@ -66,9 +69,39 @@ void step_or_add_matmul(GraphContext& c, std::size_t i, const Tensor& a, const T
   add_matmul(c, i, a, b, ta, tb);
 }
 
+// Gᵀ·X through xgrad's weight-gradient kernel when it takes the shape and
+// OpenBLAS runs the products (set_gemm_kernels): stored, or applied as an
+// exact step (train::fit's), with the same sums either way
+// (ops/weight_gradient.hpp). A fused step (SGD::set_fused) stays one BLAS
+// gemm with beta = 1, as documented: on OpenBLAS's own AVX-512 kernels that
+// is still the fastest at batch 10. Otherwise as step_or_add_matmul.
+void step_or_add_weight_gradient(BackwardContext& c, std::size_t i, const Array& G,
+                                 const Array& X) {
+  const bool own = gemm_kernels() == GemmKernels::openblas &&
+                   detail::weight_gradient_fits(G.shape()[1], X.shape()[1], G.shape()[0]);
+  Scalar alpha = 0;
+  if (Array* w = c.step_target(i, alpha, /*exact=*/own)) {
+    if (own && c.exact_steps_only(i))
+      detail::weight_gradient_step(G, X, -alpha, *w);
+    else
+      detail::gemm(true, false, alpha, G, X, Scalar(1), *w);
+    return;
+  }
+  bool fresh = false;
+  Array& g = c.grad_buffer(i, fresh);
+  if (fresh && own)
+    detail::weight_gradient(G, X, g);
+  else
+    detail::gemm(true, false, Scalar(1), G, X, fresh ? Scalar(0) : Scalar(1), g);
+}
+
+void step_or_add_weight_gradient(GraphContext& c, std::size_t i, const Tensor& G, const Tensor& X) {
+  add_matmul(c, i, G, X, true, false);
+}
+
 void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   Scalar alpha = 0;
-  Array* w = c.step_target(i, alpha);
+  Array* w = c.step_target(i, alpha, /*exact=*/true);
   if (!w) return add_row_sum(c, i, G);
   // The column sums in add_row_sum's order, then w − η·s as SGD::step writes
   // it (η = −α exactly): the same bits as the unfused step.
@@ -84,7 +117,7 @@ void step_or_add_row_sum(BackwardContext& c, std::size_t i, const Array& G) {
   add_rows_into(G, sums);
   const Scalar eta = -alpha;
   Scalar* __restrict out = w->data();
-  for (std::size_t j = 0; j < cols; ++j) out[j] -= eta * sums[j];
+  for (std::size_t j = 0; j < cols; ++j) out[j] = detail::sgd_update(out[j], eta, sums[j]);
 }
 
 void step_or_add_row_sum(GraphContext& c, std::size_t i, const Tensor& g) { add_row_sum(c, i, g); }
@@ -147,7 +180,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     const auto& G = c.gy();
     if (c.needs(0)) bw::add_matmul(c, 0, G, c.x(1), false, false);
     // W's and b's last reads: either may take its optimizer step here.
-    if (c.needs(1)) bw::step_or_add_matmul(c, 1, G, c.x(0), true, false);
+    if (c.needs(1)) bw::step_or_add_weight_gradient(c, 1, G, c.x(0));  // dW = Gᵀ·X
     if (c.needs(2)) bw::step_or_add_row_sum(c, 2, G);
   });
 }

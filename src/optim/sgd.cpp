@@ -1,6 +1,7 @@
 // Plain SGD in the book's form.
 #include "xgrad/optim/sgd.hpp"
 
+#include "ops/weight_gradient.hpp"
 #include "pieces.hpp"
 
 namespace xg::optim {
@@ -9,20 +10,29 @@ SGD::SGD(std::vector<Tensor> params, double lr, Regularization reg)
     : Optimizer(std::move(params), lr, std::move(reg), "sgd") {}
 
 void SGD::set_fused(bool on) {
-  if (!on) disarm();
   fused_ = on;
+  arm_or_disarm();
+}
+
+void SGD::set_exact_steps_in_backward(bool on) {
+  exact_ = on;
+  arm_or_disarm();
+}
+
+// Turning both modes off takes effect now (no step inside the next backward
+// even without zero_grad); turning one on, at the next zero_grad().
+void SGD::arm_or_disarm() {
+  if (!fused_ && !exact_)
+    for (Tensor& p : params_) p.node()->step = {};
 }
 
 void SGD::zero_grad() {
   Optimizer::zero_grad();
-  if (!fused_) return;
+  if (!fused_ && !exact_) return;
   const auto alpha = static_cast<Scalar>(-lr_);
   for (std::size_t i = 0; i < params_.size(); ++i)
-    params_[i].node()->step = {/*armed=*/!regularized(i), /*applied=*/false, /*uses=*/0, alpha};
-}
-
-void SGD::disarm() {
-  for (Tensor& p : params_) p.node()->step = {};
+    params_[i].node()->step = {/*armed=*/!regularized(i), /*applied=*/false,
+                               /*exact=*/!fused_, /*uses=*/0, alpha};
 }
 
 void SGD::step() {
@@ -41,7 +51,8 @@ void SGD::step() {
       Scalar* __restrict wp = w;
       const Scalar* __restrict gp = g;
       if (plain) {
-        for (std::size_t k = from; k < to; ++k) wp[k] -= eta * gp[k];  // w ← w − η·g
+        // w ← w − η·g, rounded as steps inside backward round it.
+        for (std::size_t k = from; k < to; ++k) wp[k] = xg::detail::sgd_update(wp[k], eta, gp[k]);
       } else if (l2_only) {
         for (std::size_t k = from; k < to; ++k)
           wp[k] = decay * wp[k] - eta * gp[k];  // (1 − ηλ/n)·w − η·g
@@ -55,7 +66,7 @@ void SGD::step() {
   }
   // No more steps inside backward until zero_grad() arms them again; the
   // `applied` marks stay, so grad() keeps saying where the gradients went.
-  if (fused_)
+  if (fused_ || exact_)
     for (Tensor& p : params_) p.node()->step.armed = false;
 }
 

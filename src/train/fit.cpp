@@ -205,6 +205,16 @@ History fit(nn::Module& model, const Cost& cost, optim::Optimizer& optimizer,
   // Under mpirun every rank runs this loop over the same global batches and
   // takes its shard of each (FitOptions::data_parallel).
   const bool parallel = o.data_parallel && dist::is_distributed();
+  // Nothing here reads a gradient between backward() and step(), so the
+  // optimizer may take the steps it can take with step()'s bits inside
+  // backward (SGD: linear's weights and biases: no gradient buffer written
+  // and streamed again). Not data-parallel: the gradients are averaged first.
+  struct ExactStepsInBackward {
+    optim::Optimizer& optimizer;
+    bool before;
+    ~ExactStepsInBackward() { optimizer.set_exact_steps_in_backward(before); }
+  } exact_steps{optimizer, optimizer.exact_steps_in_backward()};
+  optimizer.set_exact_steps_in_backward(!parallel);
   if (parallel && optimizer.steps_in_backward())
     throw value_error(
         "fit: data-parallel training averages the gradients over the ranks after "

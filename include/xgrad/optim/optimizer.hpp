@@ -34,6 +34,14 @@ class Optimizer {
   /// Whether some parameters take their step inside backward() rather than in
   /// step() (optim::SGD::set_fused): their gradients are then never stored.
   virtual bool steps_in_backward() const { return false; }
+  /// For loops that read no gradient between backward() and step(), as
+  /// train::fit: lets the rule take inside backward() the steps an op can
+  /// apply with exactly step()'s bits (SGD: `linear`'s weight and bias without
+  /// L1/L2 terms), so those gradients are never stored or streamed again.
+  /// Results do not change. Off by default; rules without such steps ignore
+  /// it. Takes effect at the next zero_grad().
+  virtual void set_exact_steps_in_backward(bool on) { (void)on; }
+  virtual bool exact_steps_in_backward() const { return false; }
 
   /// η, readable and settable between steps (learning-rate schedules).
   double learning_rate() const { return lr_; }

@@ -33,11 +33,18 @@ class SGD : public Optimizer {
   /// next zero_grad().
   void set_fused(bool on);
   bool fused() const { return fused_; }
-  bool steps_in_backward() const override { return fused_; }
+  bool steps_in_backward() const override { return fused_ || exact_; }
+  /// Steps inside backward with step()'s bits only (Optimizer's doc;
+  /// train::fit turns it on for its loop): `linear`'s weight through xgrad's
+  /// weight-gradient kernel, its bias by its row sums. With set_fused(true)
+  /// as well, fused steps win.
+  void set_exact_steps_in_backward(bool on) override;
+  bool exact_steps_in_backward() const override { return exact_; }
 
  private:
-  void disarm();
+  void arm_or_disarm();
   bool fused_ = false;
+  bool exact_ = false;
 };
 
 }  // namespace xg::optim

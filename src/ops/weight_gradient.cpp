@@ -1,0 +1,188 @@
+// Gᵀ·X for a linear layer's weight gradient, stored or applied as an SGD
+// step (weight_gradient.hpp says why this is not BLAS's).
+#include "ops/weight_gradient.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <xsimd/xsimd.hpp>
+
+#include "xgrad/error.hpp"
+#include "xgrad/threads.hpp"
+
+namespace xg::detail {
+
+namespace {
+constexpr std::size_t kMaxInner = 256;
+}
+
+bool has_weight_gradient_kernel() {
+#if defined(XGRAD_HARDWARE_FMA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool weight_gradient_fits(std::size_t m, std::size_t n, std::size_t k) {
+  return has_weight_gradient_kernel() && m > 0 && n > 0 && k > 0 && k <= kMaxInner;
+}
+
+#if defined(XGRAD_HARDWARE_FMA)
+namespace {
+
+enum class Write { store, step };
+
+// Inlined into its caller, a block's accumulators stay in registers; called,
+// GCC keeps the arrays of them on the stack and every block stores and
+// reloads them (40 % slower in the training step).
+// The loops over a block's rows are unrolled before that decision, too.
+#if defined(__clang__)
+#define XGRAD_BLOCK_INLINE inline __attribute__((always_inline))
+#define XGRAD_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define XGRAD_BLOCK_INLINE inline __attribute__((always_inline))
+#define XGRAD_UNROLL _Pragma("GCC unroll 16")
+#else
+#define XGRAD_BLOCK_INLINE inline
+#define XGRAD_UNROLL
+#endif
+
+using Batch = xsimd::batch<Scalar>;
+constexpr std::size_t kLanes = Batch::size;
+// A block is kRows rows of the result by kVectors vectors of columns. With
+// AVX-512's 32 registers, eight rows (sixteen accumulators); with sixteen
+// registers (AVX2), six: twelve accumulators, two loaded vectors and a
+// broadcast. Either way enough independent chains hide the multiply-add
+// latency (docs/performance.md compares 6, 8 and 10 rows).
+constexpr int kRows = sizeof(Batch) >= 64 ? 8 : 6;
+constexpr int kVectors = 2;
+// Threads split the column panels only when each piece keeps this many
+// multiply-adds (as detail::gemm cuts its products).
+constexpr double kMinPieceMacs = 2.0 * 1024 * 1024;
+
+struct Operands {
+  const Scalar* g;  // (k, m)
+  const Scalar* x;  // (k, n)
+  Scalar* out;      // (m, n)
+  std::size_t m, n, k;
+  Scalar eta;
+};
+
+// Every result r, j is acc = fma(G[k][r], X[k][j], acc) for k = 0, 1, … from
+// acc = 0, then stored, or written as w − eta·acc rounded once. One or two
+// vectors of columns, each in its own array of accumulators: GCC keeps two
+// arrays of six in registers, but one array of twelve on the stack.
+template <Write W, int R, int V>
+XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, std::size_t j0) {
+  static_assert(V == 1 || V == 2, "one or two vectors of columns");
+  Batch acc0[R], acc1[R];
+  XGRAD_UNROLL
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = Batch(Scalar(0));
+  for (std::size_t k = 0; k < o.k; ++k) {
+    const Scalar* xk = o.x + k * o.n + j0;
+    const Batch x0 = Batch::load_unaligned(xk);
+    const Batch x1 = V == 2 ? Batch::load_unaligned(xk + kLanes) : x0;
+    const Scalar* gk = o.g + k * o.m + i0;
+    XGRAD_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const Batch a(gk[r]);
+      acc0[r] = xsimd::fma(a, x0, acc0[r]);
+      if constexpr (V == 2) acc1[r] = xsimd::fma(a, x1, acc1[r]);
+    }
+  }
+  const Batch eta(o.eta);
+  auto write = [&](Scalar* p, const Batch& acc) {
+    if constexpr (W == Write::store)
+      acc.store_unaligned(p);
+    else
+      xsimd::fnma(eta, acc, Batch::load_unaligned(p)).store_unaligned(p);
+  };
+  XGRAD_UNROLL
+  for (int r = 0; r < R; ++r) {
+    Scalar* p = o.out + (i0 + r) * o.n + j0;
+    write(p, acc0[r]);
+    if constexpr (V == 2) write(p + kLanes, acc1[r]);
+  }
+}
+
+// The columns after the last whole vector: the same chains, one scalar each.
+template <Write W, int R>
+XGRAD_BLOCK_INLINE void tail(const Operands& o, std::size_t i0, std::size_t j0, std::size_t cols) {
+  Scalar acc[R][kLanes] = {};
+  for (std::size_t k = 0; k < o.k; ++k) {
+    const Scalar* xk = o.x + k * o.n + j0;
+    const Scalar* gk = o.g + k * o.m + i0;
+    for (int r = 0; r < R; ++r)
+      for (std::size_t j = 0; j < cols; ++j) acc[r][j] = std::fma(gk[r], xk[j], acc[r][j]);
+  }
+  for (int r = 0; r < R; ++r)
+    for (std::size_t j = 0; j < cols; ++j) {
+      Scalar* p = o.out + (i0 + r) * o.n + j0 + j;
+      *p = W == Write::store ? acc[r][j] : std::fma(-o.eta, acc[r][j], *p);
+    }
+}
+
+// Rows i0 … i0+R−1 by columns j0 … j0+cols−1 (cols ≤ one block's width).
+template <Write W, int R>
+void panel_rows(const Operands& o, std::size_t i0, std::size_t j0, std::size_t cols) {
+  if (cols == kVectors * kLanes) return block<W, R, kVectors>(o, i0, j0);
+  const std::size_t end = j0 + cols;
+  for (; j0 + kLanes <= end; j0 += kLanes) block<W, R, 1>(o, i0, j0);
+  if (j0 < end) tail<W, R>(o, i0, j0, end - j0);
+}
+
+// The last rows_left (< kRows) rows, with a block of exactly that height.
+template <Write W, int R>
+void last_rows(const Operands& o, std::size_t i0, std::size_t rows_left, std::size_t j0,
+               std::size_t cols) {
+  if constexpr (R > 0) {
+    if (rows_left == R) return panel_rows<W, R>(o, i0, j0, cols);
+    last_rows<W, R - 1>(o, i0, rows_left, j0, cols);
+  }
+}
+
+// Column panels one block wide, outermost: a panel's rows of X stay in the
+// first-level cache while every row of the result passes over them.
+template <Write W>
+void run(const Operands& o) {
+  constexpr std::size_t wide = kVectors * kLanes;
+  const std::size_t panels = (o.n + wide - 1) / wide;
+  const double panel_macs = double(o.m) * double(wide) * double(o.k);
+  const auto grain = static_cast<std::size_t>(std::max(1.0, kMinPieceMacs / panel_macs));
+  const std::size_t full_rows = o.m - o.m % kRows;
+  parallel_for(panels, grain, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t p = begin; p < end; ++p) {
+      const std::size_t j0 = p * wide, cols = std::min(wide, o.n - j0);
+      for (std::size_t i0 = 0; i0 < full_rows; i0 += kRows) panel_rows<W, kRows>(o, i0, j0, cols);
+      last_rows<W, kRows - 1>(o, full_rows, o.m - full_rows, j0, cols);
+    }
+  });
+}
+
+Operands operands(const Array& G, const Array& X, Scalar eta, Array& out) {
+  return {G.data(), X.data(), out.data(), G.shape()[1], X.shape()[1], G.shape()[0], eta};
+}
+
+}  // namespace
+
+void weight_gradient(const Array& G, const Array& X, Array& out) {
+  run<Write::store>(operands(G, X, Scalar(0), out));
+}
+
+void weight_gradient_step(const Array& G, const Array& X, Scalar eta, Array& w) {
+  run<Write::step>(operands(G, X, eta, w));
+}
+
+#else  // no hardware fused multiply-add: weight_gradient_fits is always false
+
+void weight_gradient(const Array&, const Array&, Array&) {
+  throw value_error("weight_gradient: this build has no kernel (no hardware FMA)");
+}
+
+void weight_gradient_step(const Array&, const Array&, Scalar, Array&) {
+  throw value_error("weight_gradient_step: this build has no kernel (no hardware FMA)");
+}
+
+#endif
+
+}  // namespace xg::detail
