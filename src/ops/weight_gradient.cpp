@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "xgrad/error.hpp"
 #include "xgrad/threads.hpp"
@@ -60,6 +64,36 @@ constexpr int kVectors = 2;
 // multiply-adds (as detail::gemm cuts its products).
 constexpr double kMinPieceMacs = 2.0 * 1024 * 1024;
 
+// a·b + c and c − a·b, each rounded once. xsimd 8.1 has no AVX-512 fma: its
+// generic fallback is a·b + c, fused only where the compiler contracts it
+// (GCC at -O2, not at -O1), and the kernel's bits must not depend on that.
+// (A template, so that only the branch of B's scalar type is compiled.)
+template <class B>
+inline B fused_multiply_add(const B& a, const B& b, const B& c) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(B) == 64) {
+    if constexpr (std::is_same<typename B::value_type, float>::value)
+      return B(_mm512_fmadd_ps(a, b, c));
+    else
+      return B(_mm512_fmadd_pd(a, b, c));
+  }
+#endif
+  return xsimd::fma(a, b, c);
+}
+
+template <class B>
+inline B fused_negative_multiply_add(const B& a, const B& b, const B& c) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(B) == 64) {
+    if constexpr (std::is_same<typename B::value_type, float>::value)
+      return B(_mm512_fnmadd_ps(a, b, c));
+    else
+      return B(_mm512_fnmadd_pd(a, b, c));
+  }
+#endif
+  return xsimd::fnma(a, b, c);
+}
+
 struct Operands {
   const Scalar* g;  // (k, m)
   const Scalar* x;  // (k, n)
@@ -86,8 +120,8 @@ XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, std::size_t j0)
     XGRAD_UNROLL
     for (int r = 0; r < R; ++r) {
       const Batch a(gk[r]);
-      acc0[r] = xsimd::fma(a, x0, acc0[r]);
-      if constexpr (V == 2) acc1[r] = xsimd::fma(a, x1, acc1[r]);
+      acc0[r] = fused_multiply_add(a, x0, acc0[r]);
+      if constexpr (V == 2) acc1[r] = fused_multiply_add(a, x1, acc1[r]);
     }
   }
   const Batch eta(o.eta);
@@ -95,7 +129,7 @@ XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, std::size_t j0)
     if constexpr (W == Write::store)
       acc.store_unaligned(p);
     else
-      xsimd::fnma(eta, acc, Batch::load_unaligned(p)).store_unaligned(p);
+      fused_negative_multiply_add(eta, acc, Batch::load_unaligned(p)).store_unaligned(p);
   };
   XGRAD_UNROLL
   for (int r = 0; r < R; ++r) {
