@@ -94,9 +94,10 @@ TEST_CASE("weight_gradient: threads cut the columns without changing a bit",
           "[ops][weight_gradient][threads]") {
   if (!detail::has_weight_gradient_kernel()) return;
   Rng rng(9);
-  // 800·784·10 multiply-adds: enough for pieces on two threads.
-  const Array G = rng.uniform_array({10, 800}, -1, 1), X = rng.uniform_array({10, 784}, -1, 1);
-  Array one = Array::from_shape({800, 784}), two = Array::from_shape({800, 784});
+  // 800·789·10 multiply-adds: enough for pieces on two threads. 789 columns
+  // end in a part of a vector, which one thread pads and the other reads.
+  const Array G = rng.uniform_array({10, 800}, -1, 1), X = rng.uniform_array({10, 789}, -1, 1);
+  Array one = Array::from_shape({800, 789}), two = Array::from_shape({800, 789});
   const int before = num_threads();
   set_num_threads(1);
   detail::weight_gradient(G, X, one);

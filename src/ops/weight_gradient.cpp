@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
+#include <vector>
 #include <xsimd/xsimd.hpp>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -64,34 +66,27 @@ constexpr int kVectors = 2;
 // multiply-adds (as detail::gemm cuts its products).
 constexpr double kMinPieceMacs = 2.0 * 1024 * 1024;
 
-// a·b + c and c − a·b, each rounded once. xsimd 8.1 has no AVX-512 fma: its
-// generic fallback is a·b + c, fused only where the compiler contracts it
-// (GCC at -O2, not at -O1), and the kernel's bits must not depend on that.
-// (A template, so that only the branch of B's scalar type is compiled.)
-template <class B>
-inline B fused_multiply_add(const B& a, const B& b, const B& c) {
+// a·b + c (Sign = +1) or c − a·b (Sign = −1), rounded once. xsimd 8.1 has
+// no AVX-512 fma: its generic fallback is a·b + c, fused only where the
+// compiler contracts it (GCC at -O2, not at -O1), and the kernel's bits must
+// not depend on that. (A template, so that only the branch of B's scalar type
+// is compiled.)
+template <int Sign, class B>
+inline B fused(const B& a, const B& b, const B& c) {
+  static_assert(Sign == 1 || Sign == -1, "a·b + c or c − a·b");
 #if defined(__AVX512F__)
   if constexpr (sizeof(B) == 64) {
-    if constexpr (std::is_same<typename B::value_type, float>::value)
-      return B(_mm512_fmadd_ps(a, b, c));
-    else
-      return B(_mm512_fmadd_pd(a, b, c));
+    constexpr bool single = std::is_same<typename B::value_type, float>::value;
+    if constexpr (Sign == 1 && single) return B(_mm512_fmadd_ps(a, b, c));
+    if constexpr (Sign == 1 && !single) return B(_mm512_fmadd_pd(a, b, c));
+    if constexpr (Sign == -1 && single) return B(_mm512_fnmadd_ps(a, b, c));
+    if constexpr (Sign == -1 && !single) return B(_mm512_fnmadd_pd(a, b, c));
   }
 #endif
-  return xsimd::fma(a, b, c);
-}
-
-template <class B>
-inline B fused_negative_multiply_add(const B& a, const B& b, const B& c) {
-#if defined(__AVX512F__)
-  if constexpr (sizeof(B) == 64) {
-    if constexpr (std::is_same<typename B::value_type, float>::value)
-      return B(_mm512_fnmadd_ps(a, b, c));
-    else
-      return B(_mm512_fnmadd_pd(a, b, c));
-  }
-#endif
-  return xsimd::fnma(a, b, c);
+  if constexpr (Sign == 1)
+    return xsimd::fma(a, b, c);
+  else
+    return xsimd::fnma(a, b, c);
 }
 
 struct Operands {
@@ -102,76 +97,139 @@ struct Operands {
   Scalar eta;
 };
 
+// Where a block reads X's columns and writes its results: in place, or for
+// the last columns (fewer than a vector) from a zero-padded copy of X.
+struct Columns {
+  const Scalar* x;  // row 0's first column; rows ldx apart
+  std::size_t ldx;
+  Scalar* out;  // the block's first row's first column; rows n apart
+};
+
+// Lanes j < cols of the vector at p, zeros after, and the store of those
+// lanes only: AVX-512's masked moves, or a copy through a vector on the stack
+// elsewhere. Nothing past p + cols is touched. (Templates, as fused.)
+template <class B = Batch, class T>
+inline B load_lanes(const T* p, std::size_t cols) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(B) == 64) {
+    const auto mask = static_cast<std::uint32_t>((1u << cols) - 1);
+    if constexpr (std::is_same<T, float>::value)
+      return B(_mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p));
+    else
+      return B(_mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), p));
+  }
+#endif
+  alignas(sizeof(B)) T lanes[B::size];
+  for (std::size_t j = 0; j < B::size; ++j) lanes[j] = j < cols ? p[j] : T(0);
+  return B::load_aligned(lanes);
+}
+
+template <class B, class T>
+inline void store_lanes(T* p, std::size_t cols, const B& v) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(B) == 64) {
+    const auto mask = static_cast<std::uint32_t>((1u << cols) - 1);
+    if constexpr (std::is_same<T, float>::value)
+      return _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v);
+    else
+      return _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), v);
+  }
+#endif
+  alignas(sizeof(B)) T lanes[B::size];
+  v.store_aligned(lanes);
+  std::copy_n(lanes, cols, p);
+}
+
 // Every result r, j is acc = fma(G[k][r], X[k][j], acc) for k = 0, 1, … from
 // acc = 0, then stored, or written as w − eta·acc rounded once. One or two
 // vectors of columns, each in its own array of accumulators: GCC keeps two
-// arrays of six in registers, but one array of twelve on the stack.
-template <Write W, int R, int V>
-XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, std::size_t j0) {
+// arrays of kRows in registers, but one array of 2·kRows on the stack. With
+// Tail, one vector of which only the first cols lanes are written.
+template <Write W, int R, int V, bool Tail = false>
+XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, const Columns& c,
+                              std::size_t cols = kLanes) {
   static_assert(V == 1 || V == 2, "one or two vectors of columns");
+  static_assert(!Tail || V == 1, "a tail is one vector");
   Batch acc0[R], acc1[R];
   XGRAD_UNROLL
   for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = Batch(Scalar(0));
   for (std::size_t k = 0; k < o.k; ++k) {
-    const Scalar* xk = o.x + k * o.n + j0;
+    const Scalar* xk = c.x + k * c.ldx;
     const Batch x0 = Batch::load_unaligned(xk);
     const Batch x1 = V == 2 ? Batch::load_unaligned(xk + kLanes) : x0;
     const Scalar* gk = o.g + k * o.m + i0;
     XGRAD_UNROLL
     for (int r = 0; r < R; ++r) {
       const Batch a(gk[r]);
-      acc0[r] = fused_multiply_add(a, x0, acc0[r]);
-      if constexpr (V == 2) acc1[r] = fused_multiply_add(a, x1, acc1[r]);
+      acc0[r] = fused<1>(a, x0, acc0[r]);
+      if constexpr (V == 2) acc1[r] = fused<1>(a, x1, acc1[r]);
     }
   }
   const Batch eta(o.eta);
   auto write = [&](Scalar* p, const Batch& acc) {
-    if constexpr (W == Write::store)
+    if constexpr (Tail) {
+      if constexpr (W == Write::store)
+        store_lanes(p, cols, acc);
+      else
+        store_lanes(p, cols, fused<-1>(eta, acc, load_lanes(p, cols)));
+    } else if constexpr (W == Write::store) {
       acc.store_unaligned(p);
-    else
-      fused_negative_multiply_add(eta, acc, Batch::load_unaligned(p)).store_unaligned(p);
+    } else {
+      fused<-1>(eta, acc, Batch::load_unaligned(p)).store_unaligned(p);
+    }
   };
   XGRAD_UNROLL
   for (int r = 0; r < R; ++r) {
-    Scalar* p = o.out + (i0 + r) * o.n + j0;
+    Scalar* p = c.out + r * o.n;
     write(p, acc0[r]);
     if constexpr (V == 2) write(p + kLanes, acc1[r]);
   }
 }
 
-// The columns after the last whole vector: the same chains, one scalar each.
+// The last columns, fewer than a vector: X's columns copied once per call,
+// padded with zeros to a whole vector, and results written lane by lane.
+// Each kept lane is the same chain as in place; a scalar loop here took 9×
+// BLAS's time on the book's 10 × 30 output layer.
+struct PaddedTail {
+  std::size_t j0 = 0, cols = 0;  // cols = 0: n is a whole number of vectors
+  const Scalar* x = nullptr;     // (k, kLanes)
+};
+
+PaddedTail pad_tail(const Operands& o) {
+  PaddedTail t;
+  t.cols = o.n % kLanes;
+  if (t.cols == 0) return t;
+  t.j0 = o.n - t.cols;
+  thread_local std::vector<Scalar> padded(kMaxInner * kLanes);
+  for (std::size_t k = 0; k < o.k; ++k)
+    load_lanes(o.x + k * o.n + t.j0, t.cols).store_unaligned(padded.data() + k * kLanes);
+  t.x = padded.data();
+  return t;
+}
+
 template <Write W, int R>
-XGRAD_BLOCK_INLINE void tail(const Operands& o, std::size_t i0, std::size_t j0, std::size_t cols) {
-  Scalar acc[R][kLanes] = {};
-  for (std::size_t k = 0; k < o.k; ++k) {
-    const Scalar* xk = o.x + k * o.n + j0;
-    const Scalar* gk = o.g + k * o.m + i0;
-    for (int r = 0; r < R; ++r)
-      for (std::size_t j = 0; j < cols; ++j) acc[r][j] = std::fma(gk[r], xk[j], acc[r][j]);
-  }
-  for (int r = 0; r < R; ++r)
-    for (std::size_t j = 0; j < cols; ++j) {
-      Scalar* p = o.out + (i0 + r) * o.n + j0 + j;
-      *p = W == Write::store ? acc[r][j] : std::fma(-o.eta, acc[r][j], *p);
-    }
+XGRAD_BLOCK_INLINE void tail(const Operands& o, std::size_t i0, const PaddedTail& t) {
+  block<W, R, 1, true>(o, i0, {t.x, kLanes, o.out + i0 * o.n + t.j0}, t.cols);
 }
 
 // Rows i0 … i0+R−1 by columns j0 … j0+cols−1 (cols ≤ one block's width).
 template <Write W, int R>
-void panel_rows(const Operands& o, std::size_t i0, std::size_t j0, std::size_t cols) {
-  if (cols == kVectors * kLanes) return block<W, R, kVectors>(o, i0, j0);
+void panel_rows(const Operands& o, std::size_t i0, std::size_t j0, std::size_t cols,
+                const PaddedTail& t) {
+  auto at = [&](std::size_t j) { return Columns{o.x + j, o.n, o.out + i0 * o.n + j}; };
+  if (cols == kVectors * kLanes) return block<W, R, kVectors>(o, i0, at(j0));
   const std::size_t end = j0 + cols;
-  for (; j0 + kLanes <= end; j0 += kLanes) block<W, R, 1>(o, i0, j0);
-  if (j0 < end) tail<W, R>(o, i0, j0, end - j0);
+  for (; j0 + kLanes <= end; j0 += kLanes) block<W, R, 1>(o, i0, at(j0));
+  if (j0 < end) tail<W, R>(o, i0, t);
 }
 
 // The last rows_left (< kRows) rows, with a block of exactly that height.
 template <Write W, int R>
 void last_rows(const Operands& o, std::size_t i0, std::size_t rows_left, std::size_t j0,
-               std::size_t cols) {
+               std::size_t cols, const PaddedTail& t) {
   if constexpr (R > 0) {
-    if (rows_left == R) return panel_rows<W, R>(o, i0, j0, cols);
-    last_rows<W, R - 1>(o, i0, rows_left, j0, cols);
+    if (rows_left == R) return panel_rows<W, R>(o, i0, j0, cols, t);
+    last_rows<W, R - 1>(o, i0, rows_left, j0, cols, t);
   }
 }
 
@@ -184,11 +242,13 @@ void run(const Operands& o) {
   const double panel_macs = double(o.m) * double(wide) * double(o.k);
   const auto grain = static_cast<std::size_t>(std::max(1.0, kMinPieceMacs / panel_macs));
   const std::size_t full_rows = o.m - o.m % kRows;
+  const PaddedTail t = pad_tail(o);
   parallel_for(panels, grain, [&](std::size_t begin, std::size_t end) {
     for (std::size_t p = begin; p < end; ++p) {
       const std::size_t j0 = p * wide, cols = std::min(wide, o.n - j0);
-      for (std::size_t i0 = 0; i0 < full_rows; i0 += kRows) panel_rows<W, kRows>(o, i0, j0, cols);
-      last_rows<W, kRows - 1>(o, full_rows, o.m - full_rows, j0, cols);
+      for (std::size_t i0 = 0; i0 < full_rows; i0 += kRows)
+        panel_rows<W, kRows>(o, i0, j0, cols, t);
+      last_rows<W, kRows - 1>(o, full_rows, o.m - full_rows, j0, cols, t);
     }
   });
 }
