@@ -187,9 +187,9 @@ XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, const Columns& 
 }
 
 // The last columns, fewer than a vector: X's columns copied once per call,
-// padded with zeros to a whole vector, and results written lane by lane.
-// Each kept lane is the same chain as in place; a scalar loop here took 9×
-// BLAS's time on the book's 10 × 30 output layer.
+// padded with zeros to a whole vector, and only the kept lanes of each result
+// read and written. Each kept lane is the same chain as in place; a scalar
+// loop here took 9× BLAS's time on the book's 10 × 30 output layer.
 struct PaddedTail {
   std::size_t j0 = 0, cols = 0;  // cols = 0: n is a whole number of vectors
   const Scalar* x = nullptr;     // (k, kLanes)
