@@ -92,6 +92,17 @@ GemmKernels gemm_kernels_from_string(const std::string& name) {
 
 namespace detail {
 
+void openblas_gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b,
+                   Scalar beta, Array& c) {
+  default_threads_once();
+  const auto m = static_cast<int>(trans_a ? a.shape()[1] : a.shape()[0]);
+  const auto k = static_cast<int>(trans_a ? a.shape()[0] : a.shape()[1]);
+  const auto n = static_cast<int>(trans_b ? b.shape()[0] : b.shape()[1]);
+  if (m == 0 || n == 0) return;
+  cblas_gemm(trans_a, trans_b, m, n, k, alpha, a.data(), std::max<int>(1, int(a.shape()[1])),
+             b.data(), std::max<int>(1, int(b.shape()[1])), beta, c.data(), std::max(1, n));
+}
+
 // With several threads, C is cut into blocks of whole rows (when it has more
 // rows than columns) or whole columns, one product per block on one
 // OpenBLAS thread each. With dgemm every element of C is then the same sum,

@@ -9,4 +9,9 @@ namespace xg::detail {
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c);
 
+/// The same product by OpenBLAS alone, in one call on this thread, whatever
+/// set_gemm_kernels and set_num_threads chose: for comparing bits with it.
+void openblas_gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b,
+                   Scalar beta, Array& c);
+
 }  // namespace xg::detail

@@ -6,6 +6,7 @@
 #include "ops/backward.hpp"
 #include "ops/blas.hpp"
 #include "ops/broadcast.hpp"
+#include "ops/short_product.hpp"
 #include "ops/weight_gradient.hpp"
 #include "xgrad/gemm.hpp"
 #include "xgrad/ops.hpp"
@@ -175,7 +176,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   const Scalar* bias = b.value().data();
   Scalar* yp = y.data();
   for (std::size_t r = 0; r < m; ++r) std::copy(bias, bias + n_out, yp + r * n_out);
-  detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
+  // A short inner size (a small hidden layer) through xgrad's kernel where it
+  // has the BLAS's bits: OpenBLAS's packed path costs more than the sums.
+  if (detail::short_product_fits(m, n_out, xs[1]))
+    detail::add_short_product(x.value(), w.value(), y);
+  else
+    detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
   return record("linear", std::move(y), {x, w, b}, [](auto& c) {
     const auto& G = c.gy();
     if (c.needs(0)) bw::add_matmul(c, 0, G, c.x(1), false, false);
