@@ -47,20 +47,21 @@ constexpr std::size_t kPackedColumns = (kShortColumnsMax + kLanes - 1) / kLanes 
 
 struct Operands {
   const Scalar* x;   // (m, k)
-  const Scalar* wt;  // (k, ldw): w transposed, each row zero-padded to whole vectors
+  const Scalar* wt;  // (k, ldw): w transposed, each row padded to whole vectors
   Scalar* y;         // (m, n)
   std::size_t n, k, ldw;
 };
 
 // wᵀ into a per-thread buffer, once per call: each inner index q then gives
-// one vector of columns to multiply every row's x[i][q] with.
+// one vector of columns to multiply every row's x[i][q] with. Lanes past the
+// last column hold zeros or an earlier call's weights: they only feed lanes
+// that are never stored. (Zeroing them was a memset call per row.)
 const Scalar* pack_transposed(const Array& w, std::size_t n, std::size_t k, std::size_t ldw) {
   thread_local std::vector<Scalar> packed(kShortInnerMax * kPackedColumns);
   const Scalar* src = w.data();
   for (std::size_t q = 0; q < k; ++q) {
     Scalar* row = packed.data() + q * ldw;
     for (std::size_t j = 0; j < n; ++j) row[j] = src[j * k + q];
-    std::fill(row + n, row + ldw, Scalar(0));
   }
   return packed.data();
 }
