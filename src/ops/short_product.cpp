@@ -2,9 +2,7 @@
 #include "ops/short_product.hpp"
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "ops/blas.hpp"
