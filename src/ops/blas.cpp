@@ -92,15 +92,30 @@ GemmKernels gemm_kernels_from_string(const std::string& name) {
 
 namespace detail {
 
+namespace {
+// A row-major product's sizes and leading dimensions, from its operands.
+struct Sizes {
+  int m, n, k, lda, ldb, ldc;
+};
+Sizes sizes_of(bool trans_a, bool trans_b, const Array& a, const Array& b) {
+  Sizes s{};
+  s.m = static_cast<int>(trans_a ? a.shape()[1] : a.shape()[0]);
+  s.k = static_cast<int>(trans_a ? a.shape()[0] : a.shape()[1]);
+  s.n = static_cast<int>(trans_b ? b.shape()[0] : b.shape()[1]);
+  s.lda = std::max<int>(1, static_cast<int>(a.shape()[1]));
+  s.ldb = std::max<int>(1, static_cast<int>(b.shape()[1]));
+  s.ldc = std::max(1, s.n);
+  return s;
+}
+}  // namespace
+
 void openblas_gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b,
                    Scalar beta, Array& c) {
   default_threads_once();
-  const auto m = static_cast<int>(trans_a ? a.shape()[1] : a.shape()[0]);
-  const auto k = static_cast<int>(trans_a ? a.shape()[0] : a.shape()[1]);
-  const auto n = static_cast<int>(trans_b ? b.shape()[0] : b.shape()[1]);
-  if (m == 0 || n == 0) return;
-  cblas_gemm(trans_a, trans_b, m, n, k, alpha, a.data(), std::max<int>(1, int(a.shape()[1])),
-             b.data(), std::max<int>(1, int(b.shape()[1])), beta, c.data(), std::max(1, n));
+  const Sizes s = sizes_of(trans_a, trans_b, a, b);
+  if (s.m == 0 || s.n == 0) return;
+  cblas_gemm(trans_a, trans_b, s.m, s.n, s.k, alpha, a.data(), s.lda, b.data(), s.ldb, beta,
+             c.data(), s.ldc);
 }
 
 // With several threads, C is cut into blocks of whole rows (when it has more
@@ -114,13 +129,10 @@ void openblas_gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, con
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c) {
   default_threads_once();
-  const auto m = static_cast<int>(trans_a ? a.shape()[1] : a.shape()[0]);
-  const auto k = static_cast<int>(trans_a ? a.shape()[0] : a.shape()[1]);
-  const auto n = static_cast<int>(trans_b ? b.shape()[0] : b.shape()[1]);
+  // (Named copies, not a structured binding: the lambda below captures them.)
+  const Sizes s = sizes_of(trans_a, trans_b, a, b);
+  const int m = s.m, n = s.n, k = s.k, lda = s.lda, ldb = s.ldb, ldc = s.ldc;
   if (m == 0 || n == 0) return;
-  const int lda = std::max<int>(1, static_cast<int>(a.shape()[1]));
-  const int ldb = std::max<int>(1, static_cast<int>(b.shape()[1]));
-  const int ldc = std::max(1, n);
   const double macs = double(m) * double(n) * double(k);
   if (num_threads() < 2 || macs < 2 * kMinBlockMacs) {
     if (gemm_kernels() == GemmKernels::libxsmm &&

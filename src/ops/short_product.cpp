@@ -95,22 +95,13 @@ XGRAD_BLOCK_INLINE void block(const Operands& o, std::size_t i0, std::size_t j0,
   }
 }
 
-// The last rows_left (< kRows) rows, with a block of exactly that height.
-template <int R>
-void last_rows(const Operands& o, std::size_t i0, std::size_t rows_left, std::size_t j0,
-               std::size_t cols) {
-  if constexpr (R > 0) {
-    if (rows_left == R) return block<R>(o, i0, j0, cols);
-    last_rows<R - 1>(o, i0, rows_left, j0, cols);
-  }
-}
-
 void rows(const Operands& o, std::size_t begin, std::size_t end) {
   const std::size_t full_end = begin + (end - begin) / kRows * kRows;
   for (std::size_t j0 = 0; j0 < o.n; j0 += kLanes) {
     const std::size_t cols = std::min(kLanes, o.n - j0);
     for (std::size_t i0 = begin; i0 < full_end; i0 += kRows) block<kRows>(o, i0, j0, cols);
-    last_rows<kRows - 1>(o, full_end, end - full_end, j0, cols);
+    simd::with_rows<kRows - 1>(
+        end - full_end, [&](auto rows) { block<decltype(rows)::value>(o, full_end, j0, cols); });
   }
 }
 

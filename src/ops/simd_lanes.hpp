@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <xsimd/xsimd.hpp>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -90,6 +91,17 @@ inline void store_lanes(T* p, std::size_t cols, const B& v) {
   alignas(sizeof(B)) T lanes[B::size];
   v.store_aligned(lanes);
   std::copy_n(lanes, cols, p);
+}
+
+// Calls f(std::integral_constant<int, rows>()) for 0 < rows ≤ R: a kernel's
+// last rows (fewer than a whole block) with a block of exactly that height,
+// its accumulators then a compile-time count.
+template <int R, class F>
+inline void with_rows(std::size_t rows, F&& f) {
+  if constexpr (R > 0) {
+    if (rows == R) return f(std::integral_constant<int, R>());
+    with_rows<R - 1>(rows, std::forward<F>(f));
+  }
 }
 
 }  // namespace xg::detail::simd

@@ -149,16 +149,6 @@ void panel_rows(const Operands& o, std::size_t i0, std::size_t j0, std::size_t c
   if (j0 < end) tail<W, R>(o, i0, t);
 }
 
-// The last rows_left (< kRows) rows, with a block of exactly that height.
-template <Write W, int R>
-void last_rows(const Operands& o, std::size_t i0, std::size_t rows_left, std::size_t j0,
-               std::size_t cols, const PaddedTail& t) {
-  if constexpr (R > 0) {
-    if (rows_left == R) return panel_rows<W, R>(o, i0, j0, cols, t);
-    last_rows<W, R - 1>(o, i0, rows_left, j0, cols, t);
-  }
-}
-
 // Column panels one block wide, outermost: a panel's rows of X stay in the
 // first-level cache while every row of the result passes over them.
 template <Write W>
@@ -174,7 +164,9 @@ void run(const Operands& o) {
       const std::size_t j0 = p * wide, cols = std::min(wide, o.n - j0);
       for (std::size_t i0 = 0; i0 < full_rows; i0 += kRows)
         panel_rows<W, kRows>(o, i0, j0, cols, t);
-      last_rows<W, kRows - 1>(o, full_rows, o.m - full_rows, j0, cols, t);
+      simd::with_rows<kRows - 1>(o.m - full_rows, [&](auto rows) {
+        panel_rows<W, decltype(rows)::value>(o, full_rows, j0, cols, t);
+      });
     }
   });
 }
