@@ -1,10 +1,11 @@
 #pragma once
 // xgrad's own threads inside one operation: the large matrix products and
 // the optimizers' loops over large parameters are cut into pieces that run
-// at once. Each piece computes its elements exactly as one thread would, so
-// in the double build a run's numbers do not depend on the thread count; in
-// the float build OpenBLAS's sgemm sums some elements of a cut product in
-// another order, to rounding (docs/distributed.md, "Threads or processes").
+// at once. Each piece is one single-thread BLAS call. With OpenBLAS's Haswell
+// dgemm kernels every element is then the sum one thread forms, so a double
+// run's numbers do not depend on the thread count; its AVX-512 dgemm kernels
+// and its sgemm kernels sum some elements of a cut product in another order,
+// to rounding (docs/distributed.md, "Threads or processes").
 #include <algorithm>
 #include <cstddef>
 #include <functional>
