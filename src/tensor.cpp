@@ -212,8 +212,21 @@ void count_step_use(Node& leaf, bool first_in_pass) {
   leaf.step.uses = first_in_pass ? 1 : leaf.step.uses + 1;
 }
 
-void run_backward(Node& root, Array seed, bool keep_graph) {
-  check_root(root, seed);
+// Frees the gradient of an interior node whose rule has run. Most rules have
+// moved it out already (take_gy), leaving no storage, and then there is
+// nothing to do: the `n.grad = Array()` this replaces made and freed a
+// one-element block and swapped three shape vectors for every node of every
+// step. The shape may stay behind without storage; nothing reads a gradient
+// whose has_grad is false, and grad_buffer() reallocates one that is short.
+void release_gradient(Node& n) {
+  n.has_grad = false;
+  if (n.grad.storage().size() != 0) n.grad.storage() = Array::storage_type();
+}
+
+// `seed` is dC/d(root); nullptr means the implicit seed 1 of a one-element
+// root, written straight into its gradient (no Array made and moved in).
+void run_backward(Node& root, const Array* seed, bool keep_graph) {
+  check_root(root, seed != nullptr ? *seed : root.value);
 
   // Iterative post-order DFS: inputs come before the nodes that use them.
   const std::uint64_t stamp = ++g_visit_stamp;
@@ -238,10 +251,16 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
     }
   }
 
-  if (root.has_grad) {
-    root.grad += seed;
+  if (seed == nullptr && root.has_grad) {
+    root.grad += Scalar(1);
+  } else if (seed == nullptr) {
+    root.grad.resize(root.value.shape(), /*force=*/true);
+    root.grad.fill(Scalar(1));
+    root.has_grad = true;
+  } else if (root.has_grad) {
+    root.grad += *seed;
   } else {
-    root.grad = std::move(seed);
+    root.grad = *seed;
     root.has_grad = true;
   }
 
@@ -263,10 +282,7 @@ void run_backward(Node& root, Array seed, bool keep_graph) {
         }
       }
     }
-    if (!n.retain_grad) {
-      n.grad = Array();
-      n.has_grad = false;
-    }
+    if (!n.retain_grad) release_gradient(n);
   }
 
   if (!keep_graph) release(order, lease.get().edges);
@@ -361,12 +377,12 @@ void Tensor::backward(bool keep_graph, bool create_graph) const {
                       shape_str(n.value.shape()) +
                       "; only a one-element tensor has an implicit seed of 1");
   if (create_graph) return graph_backward_into_nodes(*this, ones_like_value(n));
-  run_backward(checked(), ones_like_value(n), keep_graph);
+  run_backward(checked(), nullptr, keep_graph);
 }
 
 void Tensor::backward(const Array& seed, bool keep_graph, bool create_graph) const {
   if (create_graph) return graph_backward_into_nodes(*this, seed);
-  run_backward(checked(), Array(seed), keep_graph);
+  run_backward(checked(), &seed, keep_graph);
 }
 
 Tensor Tensor::grad_tensor() const {
@@ -446,7 +462,10 @@ void BackwardContext::add(std::size_t i, Array&& g) {
 Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   Node& in = *node_.inputs[i];
   fresh = !in.has_grad;
-  if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
+  // (A released gradient may keep its shape without its storage: force.)
+  if (fresh && (in.grad.storage().size() != in.value.size() ||
+                !shapes_equal(in.grad.shape(), in.value.shape())))
+    in.grad.resize(in.value.shape(), /*force=*/true);
   in.has_grad = true;
   return in.grad;
 }

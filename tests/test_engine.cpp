@@ -232,3 +232,29 @@ TEST_CASE("record lists its inputs by reference: temporaries work, only the edge
   CHECK(x.grad()(0) == Approx(6.0));  // d(2·3x)/dx
   CHECK(x.node_ptr().use_count() == owners);
 }
+
+TEST_CASE("a second backward through a kept graph refills interior gradients the first freed",
+          "[engine]") {
+  // backward() frees an interior node's gradient once its rule has run, and
+  // may leave the shape without storage; a kept graph's next backward must
+  // allocate it again, including where a matrix product accumulates into it
+  // in place (grad_buffer) and for a one-element interior node.
+  Tensor x({{1.0, -2.0, 0.5}, {3.0, 0.25, -1.0}}, true);
+  Tensor w({{0.5, 1.0}, {-1.0, 2.0}, {0.25, -0.5}}, true);
+  Tensor s = Tensor::scalar(1.5, true);
+  Tensor h = x * s;       // interior, read by matmul's rule into grad_buffer
+  Tensor t = sum(x) * s;  // one-element interior nodes
+  Tensor loss = sum(matmul(h, w)) + t * t;
+  loss.backward(/*keep_graph=*/true);
+  const Array gx = x.grad(), gw = w.grad(), gs = s.grad();
+  x.zero_grad();
+  w.zero_grad();
+  s.zero_grad();
+  loss.backward(/*keep_graph=*/true);
+  CHECK(x.grad() == gx);
+  CHECK(w.grad() == gw);
+  CHECK(s.grad() == gs);
+  loss.backward();  // accumulates onto the second
+  CHECK(xt::allclose(x.grad(), Scalar(2) * gx));
+  CHECK(xt::allclose(s.grad(), Scalar(2) * gs));
+}
