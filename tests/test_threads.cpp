@@ -4,10 +4,10 @@
 // whole training steps are compared bit for bit against one thread. Products
 // keep every bit only where OpenBLAS's kernels sum an element of a cut product
 // as they sum it in the whole one: its Haswell dgemm kernels do (every shape
-// below); its sgemm kernels do not (thousands of 80,000 elements differ when
-// a product is cut in two), nor do its AVX-512 dgemm kernels (SkylakeX,
-// Cooperlake: 35 of 1001x97x333's 333,333 elements, next to the cut). There
-// the products are compared to rounding.
+// below); its Haswell sgemm kernels do not (thousands of 80,000 elements
+// differ when a product is cut in two), nor do its AVX-512 dgemm kernels
+// (SkylakeX, Cooperlake: 35 of 1001x97x333's 333,333 elements, next to the
+// cut). There, and in the float build, products are compared to rounding.
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>

@@ -4,8 +4,8 @@
 // at once. Each piece is one single-thread BLAS call. With OpenBLAS's Haswell
 // dgemm kernels every element is then the sum one thread forms, so a double
 // run's numbers do not depend on the thread count; its AVX-512 dgemm kernels
-// and its sgemm kernels sum some elements of a cut product in another order,
-// to rounding (docs/distributed.md, "Threads or processes").
+// and its Haswell sgemm kernels sum some elements of a cut product in another
+// order, to rounding (docs/distributed.md, "Threads or processes").
 #include <algorithm>
 #include <cstddef>
 #include <functional>

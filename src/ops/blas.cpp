@@ -124,8 +124,8 @@ void openblas_gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, con
 // of C is then the same sum, in the same order, as in the undivided product,
 // so the bits do not depend on the thread count (tests/test_threads.cpp
 // checks it; OpenBLAS's own threads do not promise that). Its AVX-512 dgemm
-// kernels and its sgemm kernels (the float build) order some sums by the
-// block's position or shape: there the cut changes last bits, as OpenBLAS's
+// kernels and its Haswell sgemm kernels (the float build) order some sums by
+// the block's position or shape: there the cut changes last bits, as OpenBLAS's
 // threads do (docs/distributed.md).
 void gemm(bool trans_a, bool trans_b, Scalar alpha, const Array& a, const Array& b, Scalar beta,
           Array& c) {
