@@ -212,17 +212,6 @@ void count_step_use(Node& leaf, bool first_in_pass) {
   leaf.step.uses = first_in_pass ? 1 : leaf.step.uses + 1;
 }
 
-// Frees the gradient of an interior node whose rule has run. Most rules have
-// moved it out already (take_gy), leaving no storage, and then there is
-// nothing to do: the `n.grad = Array()` this replaces made and freed a
-// one-element block and swapped three shape vectors for every node of every
-// step. The shape may stay behind without storage; nothing reads a gradient
-// whose has_grad is false, and grad_buffer() reallocates one that is short.
-void release_gradient(Node& n) {
-  n.has_grad = false;
-  if (n.grad.storage().size() != 0) n.grad.storage() = Array::storage_type();
-}
-
 // `seed` is dC/d(root); nullptr means the implicit seed 1 of a one-element
 // root, written straight into its gradient (no Array made and moved in).
 void run_backward(Node& root, const Array* seed, bool keep_graph) {
@@ -282,7 +271,16 @@ void run_backward(Node& root, const Array* seed, bool keep_graph) {
         }
       }
     }
-    if (!n.retain_grad) release_gradient(n);
+    if (!n.retain_grad) {
+      // (This allocates xtensor's one-element default. Leaving a moved-out
+      // gradient empty instead saved 700 instructions per training step, but
+      // the autograd chains of xgrad-bench ran 1.2x (2,001 nodes) and 4x
+      // (200,001) slower: presumably because xg::memory's free lists then
+      // keep one more block per node and hand the next graph its blocks in
+      // another order. docs/performance.md, Dec 6.)
+      n.grad = Array();
+      n.has_grad = false;
+    }
   }
 
   if (!keep_graph) release(order, lease.get().edges);
@@ -462,10 +460,7 @@ void BackwardContext::add(std::size_t i, Array&& g) {
 Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   Node& in = *node_.inputs[i];
   fresh = !in.has_grad;
-  // (A released gradient may keep its shape without its storage: force.)
-  if (fresh && (in.grad.storage().size() != in.value.size() ||
-                !shapes_equal(in.grad.shape(), in.value.shape())))
-    in.grad.resize(in.value.shape(), /*force=*/true);
+  if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
   in.has_grad = true;
   return in.grad;
 }

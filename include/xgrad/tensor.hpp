@@ -85,7 +85,6 @@ using NodeList = std::vector<std::shared_ptr<Node>, PoolAllocator<std::shared_pt
 
 struct Node {
   Array value;
-  // dC/d(value) while has_grad; otherwise unspecified (possibly empty).
   Array grad;
   bool has_grad = false;
   bool requires_grad = false;
