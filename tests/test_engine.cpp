@@ -235,10 +235,10 @@ TEST_CASE("record lists its inputs by reference: temporaries work, only the edge
 
 TEST_CASE("a second backward through a kept graph refills interior gradients the first freed",
           "[engine]") {
-  // backward() frees an interior node's gradient once its rule has run, and
-  // may leave the shape without storage; a kept graph's next backward must
-  // allocate it again, including where a matrix product accumulates into it
-  // in place (grad_buffer) and for a one-element interior node.
+  // backward() resets an interior node's gradient once its rule has run; a
+  // kept graph's next backward must size it again, including where a matrix
+  // product accumulates into it in place (grad_buffer), for one-element
+  // interior nodes and for the root's implicit seed.
   Tensor x({{1.0, -2.0, 0.5}, {3.0, 0.25, -1.0}}, true);
   Tensor w({{0.5, 1.0}, {-1.0, 2.0}, {0.25, -0.5}}, true);
   Tensor s = Tensor::scalar(1.5, true);
