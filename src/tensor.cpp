@@ -181,7 +181,8 @@ void release(Order& order, std::vector<std::shared_ptr<Node>>& edges) {
   order.clear();
 }
 
-void check_root(const Node& root, const Array& seed) {
+// `seed` nullptr: the implicit seed, of the root's shape by construction.
+void check_root(const Node& root, const Array* seed) {
   if (!root.requires_grad)
     throw graph_error(std::string("backward: tensor (op '") + root.op +
                       "') does not require grad: no input of its graph has requires_grad set");
@@ -189,8 +190,8 @@ void check_root(const Node& root, const Array& seed) {
     throw graph_error(std::string("backward: the graph behind this tensor (op '") + root.op +
                       "') was already freed by an earlier backward(); call "
                       "backward(/*keep_graph=*/true) the first time to run it twice");
-  if (!shapes_equal(seed.shape(), root.value.shape()))
-    throw shape_error("backward: seed gradient of shape " + shape_str(seed.shape()) +
+  if (seed != nullptr && !shapes_equal(seed->shape(), root.value.shape()))
+    throw shape_error("backward: seed gradient of shape " + shape_str(seed->shape()) +
                       " does not match the tensor's shape " + shape_str(root.value.shape()));
 }
 
@@ -215,7 +216,7 @@ void count_step_use(Node& leaf, bool first_in_pass) {
 // `seed` is dC/d(root); nullptr means the implicit seed 1 of a one-element
 // root, written straight into its gradient (no Array made and moved in).
 void run_backward(Node& root, const Array* seed, bool keep_graph) {
-  check_root(root, seed != nullptr ? *seed : root.value);
+  check_root(root, seed);
 
   // Iterative post-order DFS: inputs come before the nodes that use them.
   const std::uint64_t stamp = ++g_visit_stamp;
@@ -300,7 +301,7 @@ void run_graph_backward(GraphPass& pass, const std::vector<Tensor>& roots,
   std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack;
   for (std::size_t r = 0; r < roots.size(); ++r) {
     const std::shared_ptr<Node>& root = roots[r].node_ptr();
-    check_root(*root, seeds[r]);
+    check_root(*root, &seeds[r]);
     if (root->mark == stamp) continue;
     root->mark = stamp;
     stack.emplace_back(root, 0);

@@ -51,10 +51,9 @@ extern "C" char* openblas_get_corename();
 
 // Whether the linked OpenBLAS gives a cut double product the whole one's bits
 // (see the top of this file): its kernels for Haswell-class cores, which this
-// machine's setting (OPENBLAS_CORETYPE=Haswell) and CI pick.
-bool blas_cuts_keep_bits() {
-  return !xg_test::single_precision && std::string(openblas_get_corename()) == "Haswell";
-}
+// machine's setting (OPENBLAS_CORETYPE=Haswell) and CI pick. (check_same
+// compares float to rounding whatever this says.)
+bool blas_cuts_keep_bits() { return std::string(openblas_get_corename()) == "Haswell"; }
 
 // Bit for bit where `bits` (the double build, unless a caller knows the BLAS
 // sums cut products differently); otherwise within `float_tol` (float) or
