@@ -147,13 +147,13 @@ Tensor nll_from_logits_op(const char* op, const Tensor& z, const Tensor& y) {
 namespace {
 /// (1/m) Σ ½(a − y)², summed in double in storage order: the one value of the
 /// quadratic cost, on outputs or on logits.
-Array mean_half_squares(const Array& a, const Array& y, std::size_t m) {
+double mean_half_squares(const Array& a, const Array& y, std::size_t m) {
   double sum = 0.0;
   for (std::size_t i = 0, n = a.size(); i < n; ++i) {
     const double d = static_cast<double>(a.data()[i]) - y.data()[i];
     sum += d * d;
   }
-  return scalar_array(0.5 * sum / m);
+  return 0.5 * sum / m;
 }
 }  // namespace
 
@@ -161,12 +161,13 @@ Array mean_half_squares(const Array& a, const Array& y, std::size_t m) {
 Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
   check_pair("quadratic_cost", "a", a, y);
   const std::size_t m = batch_rows(a.value());
-  return record("quadratic_cost", mean_half_squares(a.value(), y.value(), m), {a, y}, [m](auto& c) {
-    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
-    auto g = bw::eval(k * (c.x(0) - c.x(1)));
-    if (c.needs(1)) c.add(1, -g);
-    if (c.needs(0)) c.add(0, std::move(g));
-  });
+  return record("quadratic_cost", scalar_array(mean_half_squares(a.value(), y.value(), m)), {a, y},
+                [m](auto& c) {
+                  const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+                  auto g = bw::eval(k * (c.x(0) - c.x(1)));
+                  if (c.needs(1)) c.add(1, -g);
+                  if (c.needs(0)) c.add(0, std::move(g));
+                });
 }
 
 // With a = σ(z), from the logits, the same operations as quadratic_cost on
@@ -175,10 +176,15 @@ Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
 Tensor sigmoid_quadratic_cost(const Tensor& z, const Tensor& y) {
   check_pair("sigmoid_quadratic_cost", "z", z, y);
   const std::size_t m = batch_rows(z.value());
-  Array value = mean_half_squares(activations::Sigmoid::f(z.value()), y.value(), m);
+  auto compute = [&](Array& value) {
+    value() =
+        static_cast<Scalar>(mean_half_squares(activations::Sigmoid::f(z.value()), y.value(), m));
+  };
   // The rule recomputes a from z (a few hundred exponentials on a mini-batch)
-  // rather than keep it: the closure holds only m, as every cost's does.
-  return record("sigmoid_quadratic_cost", std::move(value), {z, y}, [m](auto& c) {
+  // rather than keep it: the closure holds only m, as every cost's does. The
+  // value goes into a kept node's buffer (record_into): this cost ends every
+  // training step's graph.
+  return record_into("sigmoid_quadratic_cost", {}, {z, y}, compute, [m](auto& c) {
     const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
     if constexpr (std::is_same<std::decay_t<decltype(c)>, BackwardContext>::value) {
       Array a = activations::Sigmoid::f(c.x(0));

@@ -8,6 +8,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "node_cache.hpp"
 #include "xgrad/limits.hpp"
 #include "xgrad/ops.hpp"
 
@@ -273,13 +274,14 @@ void run_backward(Node& root, const Array* seed, bool keep_graph) {
       }
     }
     if (!n.retain_grad) {
-      // (This allocates xtensor's one-element default. Leaving a moved-out
-      // gradient empty instead saved 700 instructions per training step, but
-      // the autograd chains of xgrad-bench ran 1.2x (2,001 nodes) and 4x
-      // (200,001) slower: presumably because xg::memory's free lists then
-      // keep one more block per node and hand the next graph its blocks in
-      // another order. docs/performance.md, Dec 6.)
-      n.grad = Array();
+      // A node of the node cache keeps its gradient's buffer for the next
+      // graph (grad_buffer then has nothing to allocate). Any other is reset:
+      // that allocates xtensor's one-element default, but leaving all of them
+      // as they were made the autograd chains of xgrad-bench 1.2x (2,001
+      // nodes) and 4x (200,001) slower, presumably because xg::memory's free
+      // lists then keep one more block per node and hand the next graph its
+      // blocks in another order (docs/performance.md, Dec 6).
+      if (!n.recycled) n.grad = Array();
       n.has_grad = false;
     }
   }
@@ -537,14 +539,28 @@ const Tensor& tensor_of(const Tensor& t) { return t; }
 const Tensor& tensor_of(const InputRef& t) { return t.tensor(); }
 }  // namespace
 
+// An op's node: kept from a finished graph when there is one (node_cache.hpp).
 template <class Inputs>
-std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs& inputs) {
-  auto node = std::allocate_shared<Node>(PoolAllocator<Node>(), std::move(value));
+std::shared_ptr<Node> node_for(const char* op, const std::size_t* dims, std::size_t rank,
+                               const Inputs& inputs) {
+  auto node = acquire_node(dims, rank);
   node->op = op;
   node->requires_grad = true;
   node->inputs.reserve(inputs.size());
   for (const auto& t : inputs) node->inputs.push_back(tensor_of(t).node_ptr());
   return node;
+}
+
+template <class Inputs>
+std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs& inputs) {
+  auto node = node_for(op, value.shape().data(), value.dimension(), inputs);
+  node->value = std::move(value);
+  return node;
+}
+
+std::shared_ptr<Node> make_node_shaped(const char* op, const std::size_t* dims, std::size_t rank,
+                                       std::initializer_list<InputRef> inputs) {
+  return node_for(op, dims, rank, inputs);
 }
 
 std::shared_ptr<Node> make_node(const char* op, Array&& value,

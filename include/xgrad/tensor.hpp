@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>
@@ -90,6 +91,9 @@ struct Node {
   bool requires_grad = false;
   bool retain_grad = false;  // keep the gradient of an interior node
   bool released = false;     // its graph was freed by backward()
+  // Made by the engine's node cache (src/node_cache.hpp): taken back after
+  // its graph is freed, it keeps its value and gradient buffers for the next.
+  bool recycled = false;
   // The gradient with its own graph, after backward(..., create_graph = true);
   // empty otherwise. (It points back into the graph: zero_grad() drops it.)
   std::shared_ptr<Node> grad_graph;
@@ -325,6 +329,10 @@ bool any_requires_grad(std::initializer_list<InputRef> inputs);
 std::shared_ptr<Node> make_node(const char* op, Array&& value,
                                 std::initializer_list<InputRef> inputs);
 std::shared_ptr<Node> make_node(const char* op, Array&& value, const std::vector<Tensor>& inputs);
+/// An op's node whose value has the shape dims[0..rank) and unspecified
+/// contents, for record_into.
+std::shared_ptr<Node> make_node_shaped(const char* op, const std::size_t* dims, std::size_t rank,
+                                       std::initializer_list<InputRef> inputs);
 void check_finite(const char* op, const Array& value, const char* what);
 /// Thrown when a rule written for BackwardContext& only is differentiated twice.
 [[noreturn]] void no_second_order(GraphContext& c);
@@ -379,6 +387,37 @@ Tensor record(const char* op, Array&& value, std::initializer_list<InputRef> inp
   auto node = detail::make_node(op, std::move(value), inputs);
   node->backward.emplace(std::forward<F>(backward));
   return Tensor(std::move(node));
+}
+
+/// Records an op that writes its value in place: `compute(out)` must fill
+/// every element of `out`, an Array of `shape` with unspecified contents (it
+/// may throw; nothing is recorded then). When the op is recorded, `out` is
+/// its node's own value: the engine keeps a few nodes of finished graphs, and
+/// a node whose value has this shape is taken back with its buffer, so an op
+/// of a training step reuses the last step's memory instead of allocating.
+template <class S, class Compute, class F>
+Tensor record_into(const char* op, const S& shape, std::initializer_list<InputRef> inputs,
+                   Compute&& compute, F&& backward) {
+  if (!grad_enabled() || !detail::any_requires_grad(inputs)) {
+    Array value = Array::from_shape(shape);
+    compute(value);
+    if (anomaly_enabled()) detail::check_finite(op, value, "value");
+    return Tensor(std::move(value));
+  }
+  auto node = detail::make_node_shaped(op, std::data(shape), std::size(shape), inputs);
+  node->value.resize(shape);  // nothing to do when a kept node had this shape
+  compute(node->value);
+  if (anomaly_enabled()) detail::check_finite(op, node->value, "value");
+  node->backward.emplace(std::forward<F>(backward));
+  return Tensor(std::move(node));
+}
+
+/// The same with the shape as a list: record_into("op", {m, n}, ...).
+template <class Compute, class F>
+Tensor record_into(const char* op, std::initializer_list<std::size_t> shape,
+                   std::initializer_list<InputRef> inputs, Compute&& compute, F&& backward) {
+  return record_into<std::initializer_list<std::size_t>>(
+      op, shape, inputs, std::forward<Compute>(compute), std::forward<F>(backward));
 }
 
 /// The same from a value the caller keeps: records a copy.

@@ -26,9 +26,16 @@ namespace xg::activations {
 // xtensor starts its batches there too), std::exp for the tail, and each
 // division is correctly rounded however it is grouped.
 Array Sigmoid::f(const Array& z) {
+  Array a = Array::from_shape(z.shape());
+  f_into(z, a);
+  return a;
+}
+void Sigmoid::f_into(const Array& z, Array& a) {
   using Batch = xsimd::batch<Scalar>;
   constexpr std::size_t lanes = Batch::size;
-  Array a = Array::from_shape(z.shape());
+  if (!detail::shapes_equal(a.shape(), z.shape()))
+    throw shape_error(std::string("sigmoid: output of shape ") + shape_str(a.shape()) +
+                      " for an input of shape " + shape_str(z.shape()));
   const Scalar* zp = z.data();
   Scalar* ap = a.data();
   const std::size_t n = z.size();
@@ -43,7 +50,6 @@ Array Sigmoid::f(const Array& z) {
     const Scalar e = std::exp(-std::abs(zp[i]));
     ap[i] = (zp[i] >= Scalar(0) ? Scalar(1) : e) / (Scalar(1) + e);
   }
-  return a;
 }
 // σ' = a(1 − a)   (σ'' = σ'(1 − 2a) follows by differentiating this)
 template <class T>

@@ -171,18 +171,20 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     throw shape_error("linear: bias of shape " + shape_str(bs) + " does not fit weight " +
                       shape_str(ws) + ": expected (" + std::to_string(ws[0]) + ",)");
   const std::size_t m = xs[0], n_out = ws[0];
-  Array y = Array::from_shape({m, n_out});
-  // Every row starts as the bias, then gemm adds X·Wᵀ on top (beta = 1).
-  const Scalar* bias = b.value().data();
-  Scalar* yp = y.data();
-  for (std::size_t r = 0; r < m; ++r) std::copy(bias, bias + n_out, yp + r * n_out);
-  // A short inner size (a small hidden layer) through xgrad's kernel where it
-  // has the BLAS's bits: OpenBLAS's packed path costs more than the sums.
-  if (detail::short_product_fits(m, n_out, xs[1]))
-    detail::add_short_product(x.value(), w.value(), y);
-  else
-    detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
-  return record("linear", std::move(y), {x, w, b}, [](auto& c) {
+  // In place: a training step's node takes back the last step's (record_into).
+  auto compute = [&](Array& y) {
+    // Every row starts as the bias, then gemm adds X·Wᵀ on top (beta = 1).
+    const Scalar* bias = b.value().data();
+    Scalar* yp = y.data();
+    for (std::size_t r = 0; r < m; ++r) std::copy(bias, bias + n_out, yp + r * n_out);
+    // A short inner size (a small hidden layer) through xgrad's kernel where it
+    // has the BLAS's bits: OpenBLAS's packed path costs more than the sums.
+    if (detail::short_product_fits(m, n_out, xs[1]))
+      detail::add_short_product(x.value(), w.value(), y);
+    else
+      detail::gemm(false, true, Scalar(1), x.value(), w.value(), Scalar(1), y);
+  };
+  return record_into("linear", {m, n_out}, {x, w, b}, compute, [](auto& c) {
     const auto& G = c.gy();
     if (c.needs(0)) bw::add_matmul(c, 0, G, c.x(1), false, false);
     // W's and b's last reads: either may take its optimizer step here.

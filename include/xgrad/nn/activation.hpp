@@ -25,6 +25,9 @@ namespace xg::activations {
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
   static Array f(const Array& z);  // e^{−|z|} never overflows: finite for any |z|
+  /// f(z) written into a (z's shape): activate's forward then reuses a kept
+  /// node's buffer instead of allocating one.
+  static void f_into(const Array& z, Array& a);
   template <class T>
   static T df(const T& z, const T& a);
   /// g ← g ⊙ a(1−a) in one pass: df's first-order use without its temporary
@@ -80,6 +83,13 @@ template <class T, class U>
 struct dependent_type {
   using type = T;
 };
+/// Whether A has the optional `static void f_into(const Array& z, Array& a)`.
+template <class A, class = void>
+struct has_f_into : std::false_type {};
+template <class A>
+struct has_f_into<
+    A, std::void_t<decltype(A::f_into(std::declval<const Array&>(), std::declval<Array&>()))>>
+    : std::true_type {};
 /// Whether A has the optional `static void multiply_df(const Array& z,
 /// const Array& a, Array& g)`: g ← g ⊙ f'(z) in place.
 template <class A, class = void>
@@ -102,10 +112,12 @@ void multiply_into(const Array& g, Array& d);
 /// `static Array df(const Array&, const Array&)` gives first order only.
 /// Optional: `static void multiply_df(const Array& z, const Array& a, Array& g)`
 /// doing g ← g ⊙ f'(z) in place; first-order backward then uses it instead of
-/// df, with the gradient's own buffer and no temporary.
+/// df, with the gradient's own buffer and no temporary. Optional:
+/// `static void f_into(const Array& z, Array& a)` writing f(z) into a, an
+/// Array of z's shape: the forward then needs no new buffer (record_into).
 template <class A>
 Tensor activate(const Tensor& z) {
-  return record(A::name, A::f(z.value()), {z}, [](auto& c) -> void {
+  auto rule = [](auto& c) -> void {
     if (!c.needs(0)) return;
     using Context = std::decay_t<decltype(c)>;
     if constexpr (std::is_same<Context, GraphContext>::value && !detail::has_tensor_df<A>::value) {
@@ -129,7 +141,14 @@ Tensor activate(const Tensor& z) {
     } else {
       c.add(0, c.gy() * A::df(c.x(0), c.y()));
     }
-  });
+  };
+  if constexpr (detail::has_f_into<A>::value) {
+    const Array& zv = z.value();
+    return record_into(
+        A::name, zv.shape(), {z}, [&zv](Array& a) { A::f_into(zv, a); }, rule);
+  } else {
+    return record(A::name, A::f(z.value()), {z}, rule);
+  }
 }
 
 Tensor sigmoid(const Tensor& z);
