@@ -62,6 +62,13 @@ void unlink(Node& n) {
   n.grad_graph.reset();
 }
 
+// An Array whose buffer does not match its shape: a move-assignment's source
+// keeps its shape and loses its buffer (xtensor 0.24). A node taken back
+// relies on "same shape, so nothing to allocate".
+void drop_if_hollow(Array& a) {
+  if (a.size() != xt::compute_size(a.shape())) a = Array();
+}
+
 // A leaf's flags; value, gradient and edge-list storage stay.
 void reset_flags(Node& n) {
   n.has_grad = false;
@@ -99,6 +106,7 @@ struct Recycle {
       unlink(*n);
       if (k.free.size() < kept_nodes && small_enough(*n)) {
         reset_flags(*n);
+        drop_if_hollow(n->value);  // (grad_buffer checks a gradient's buffer itself)
         k.free.push_back(n);
       } else {
         destroy(n);

@@ -463,7 +463,9 @@ void BackwardContext::add(std::size_t i, Array&& g) {
 Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   Node& in = *node_.inputs[i];
   fresh = !in.has_grad;
-  if (fresh && !shapes_equal(in.grad.shape(), in.value.shape())) in.grad.resize(in.value.shape());
+  // (A kept node's spent gradient may have been moved out: no buffer.)
+  if (fresh && (in.grad.size() != in.value.size() || !shapes_equal(in.grad.shape(), in.value.shape())))
+    in.grad.resize(in.value.shape(), /*force=*/true);
   in.has_grad = true;
   return in.grad;
 }

@@ -2,12 +2,14 @@
 // (src/node_cache.hpp): what is kept, what is not, and that a taken-back node
 // carries nothing of its old graph.
 #include <algorithm>
+#include <cmath>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "node_cache.hpp"
+#include "xgrad/cost.hpp"
 #include "xgrad/memory.hpp"
 #include "xgrad/nn/activation.hpp"
 #include "xgrad/ops.hpp"
@@ -83,6 +85,37 @@ TEST_CASE("a taken-back node carries nothing of its old graph", "[engine][node_c
   CHECK_THROWS_AS(h2.grad(), graph_error);  // no gradient left over from the old graph
   sum(h2 * 2.0).backward();
   CHECK(xt::allclose(x.grad(), Scalar(1 + 2) * xt::exp(x.value())));
+}
+
+TEST_CASE("a node whose value was moved out is taken back safely", "[engine][node_cache]") {
+  // A move's source loses its buffer: construction leaves it 0-d, assignment
+  // keeps its shape (xtensor 0.24). Neither may be taken for "same shape,
+  // nothing to allocate".
+  Rng rng(3);
+  Tensor x = Tensor::randn({4, 3}, rng, 0.0, 1.0, true);
+  Tensor w = Tensor::randn({2, 3}, rng, 0.0, 1.0, true);
+  Tensor b = Tensor::randn({2}, rng, 0.0, 1.0, true);
+  Tensor y = Tensor::full({4, 2}, 0.5);
+  const Array expected = linear(x, w, b).value();
+  const Scalar expected_cost = sigmoid_quadratic_cost(linear(x, w, b), y).item();
+  for (int round = 0; round < 3; ++round) {
+    {
+      Tensor c = sigmoid_quadratic_cost(linear(x, w, b), y);
+      Array taken = std::move(c.mutable_value());  // 0-d, no buffer left
+      Tensor z = linear(x, w, b);
+      Array other = Array::from_shape({4, 2});
+      other = std::move(z.mutable_value());  // shape (4, 2) kept, no buffer
+    }
+    Tensor z = linear(x, w, b);
+    CHECK(z.value() == expected);
+    CHECK(sigmoid_quadratic_cost(z, y).item() == expected_cost);
+    Tensor loss = sigmoid_quadratic_cost(linear(x, w, b), y);
+    loss.backward();
+    CHECK(std::isfinite(w.grad()(0, 0)));
+    w.zero_grad();
+    b.zero_grad();
+    x.zero_grad();
+  }
 }
 
 TEST_CASE("only a few small nodes are kept", "[engine][node_cache]") {
