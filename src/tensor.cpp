@@ -245,7 +245,10 @@ void run_backward(Node& root, const Array* seed, bool keep_graph) {
   if (seed == nullptr && root.has_grad) {
     root.grad += Scalar(1);
   } else if (seed == nullptr) {
-    root.grad.resize(root.value.shape(), /*force=*/true);
+    // (A kept node's gradient may already have the buffer, or be hollow.)
+    if (root.grad.size() != root.value.size() ||
+        !shapes_equal(root.grad.shape(), root.value.shape()))
+      root.grad.resize(root.value.shape(), /*force=*/true);
     root.grad.fill(Scalar(1));
     root.has_grad = true;
   } else if (root.has_grad) {
