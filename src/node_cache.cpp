@@ -122,11 +122,19 @@ struct Recycle {
 
 }  // namespace
 
-std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank) {
+namespace {
+std::shared_ptr<Node> ordinary_node(Array* value) {
+  // (Constructed with its value: a default one would allocate, only to be freed.)
+  return value != nullptr ? std::allocate_shared<Node>(PoolAllocator<Node>(), std::move(*value))
+                          : std::allocate_shared<Node>(PoolAllocator<Node>());
+}
+}  // namespace
+
+std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank, Array* value) {
   // An ordinary node is one block with its shared count: a kept one needs its
   // own, and a graph of thousands of them ran 1.4-2x slower per node
   // (docs/performance.md). So only kept_nodes of them circulate per thread.
-  if (!keeps_nodes() || t_kept_gone) return std::allocate_shared<Node>(PoolAllocator<Node>());
+  if (!keeps_nodes() || t_kept_gone) return ordinary_node(value);
   Kept& k = t_kept;
   Node* n = nullptr;
   if (!k.free.empty()) {
@@ -140,10 +148,11 @@ std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank) {
         }
     n = f[pick];
     f.erase(f.begin() + static_cast<std::ptrdiff_t>(pick));
+    if (value != nullptr) n->value = std::move(*value);
   } else if (k.circulating < static_cast<long>(kept_nodes)) {
     void* block = PoolAllocator<Node>().allocate(1);
     try {
-      n = ::new (block) Node();
+      n = value != nullptr ? ::new (block) Node(std::move(*value)) : ::new (block) Node();
     } catch (...) {
       PoolAllocator<Node>().deallocate(static_cast<Node*>(block), 1);
       throw;
@@ -151,7 +160,7 @@ std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank) {
     n->recycled = true;
     ++k.circulating;
   } else {
-    return std::allocate_shared<Node>(PoolAllocator<Node>());
+    return ordinary_node(value);
   }
   // (If the control block cannot be allocated, shared_ptr calls Recycle on n.)
   return std::shared_ptr<Node>(n, Recycle{}, PoolAllocator<Node>());

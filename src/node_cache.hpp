@@ -31,7 +31,9 @@ constexpr std::size_t kept_elements = std::size_t(1) << 14;
 /// has the shape `dims[0..rank)` when there is one (nothing to reallocate),
 /// else another kept one, else a new one (to be kept when freed, while fewer
 /// than kept_nodes of those exist on this thread). dims == nullptr: any shape.
-std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank);
+/// `value`, if given, is moved in as the node's value.
+std::shared_ptr<Node> acquire_node(const std::size_t* dims, std::size_t rank,
+                                   Array* value = nullptr);
 
 /// Frees the nodes this thread keeps.
 void release_kept_nodes() noexcept;

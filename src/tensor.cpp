@@ -467,7 +467,8 @@ Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   Node& in = *node_.inputs[i];
   fresh = !in.has_grad;
   // (A kept node's spent gradient may have been moved out: no buffer.)
-  if (fresh && (in.grad.size() != in.value.size() || !shapes_equal(in.grad.shape(), in.value.shape())))
+  if (fresh &&
+      (in.grad.size() != in.value.size() || !shapes_equal(in.grad.shape(), in.value.shape())))
     in.grad.resize(in.value.shape(), /*force=*/true);
   in.has_grad = true;
   return in.grad;
@@ -547,8 +548,8 @@ const Tensor& tensor_of(const InputRef& t) { return t.tensor(); }
 // An op's node: kept from a finished graph when there is one (node_cache.hpp).
 template <class Inputs>
 std::shared_ptr<Node> node_for(const char* op, const std::size_t* dims, std::size_t rank,
-                               const Inputs& inputs) {
-  auto node = acquire_node(dims, rank);
+                               Array* value, const Inputs& inputs) {
+  auto node = acquire_node(dims, rank, value);
   node->op = op;
   node->requires_grad = true;
   node->inputs.reserve(inputs.size());
@@ -558,14 +559,12 @@ std::shared_ptr<Node> node_for(const char* op, const std::size_t* dims, std::siz
 
 template <class Inputs>
 std::shared_ptr<Node> make_node_impl(const char* op, Array&& value, const Inputs& inputs) {
-  auto node = node_for(op, value.shape().data(), value.dimension(), inputs);
-  node->value = std::move(value);
-  return node;
+  return node_for(op, value.shape().data(), value.dimension(), &value, inputs);
 }
 
 std::shared_ptr<Node> make_node_shaped(const char* op, const std::size_t* dims, std::size_t rank,
                                        std::initializer_list<InputRef> inputs) {
-  return node_for(op, dims, rank, inputs);
+  return node_for(op, dims, rank, nullptr, inputs);
 }
 
 std::shared_ptr<Node> make_node(const char* op, Array&& value,
