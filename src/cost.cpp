@@ -161,13 +161,13 @@ double mean_half_squares(const Array& a, const Array& y, std::size_t m) {
 Tensor quadratic_cost(const Tensor& a, const Tensor& y) {
   check_pair("quadratic_cost", "a", a, y);
   const std::size_t m = batch_rows(a.value());
-  return record("quadratic_cost", scalar_array(mean_half_squares(a.value(), y.value(), m)), {a, y},
-                [m](auto& c) {
-                  const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
-                  auto g = bw::eval(k * (c.x(0) - c.x(1)));
-                  if (c.needs(1)) c.add(1, -g);
-                  if (c.needs(0)) c.add(0, std::move(g));
-                });
+  Array value = scalar_array(mean_half_squares(a.value(), y.value(), m));
+  return record("quadratic_cost", std::move(value), {a, y}, [m](auto& c) {
+    const auto k = bw::seed(c.gy(), 1.0 / static_cast<double>(m));
+    auto g = bw::eval(k * (c.x(0) - c.x(1)));
+    if (c.needs(1)) c.add(1, -g);
+    if (c.needs(0)) c.add(0, std::move(g));
+  });
 }
 
 // With a = σ(z), from the logits, the same operations as quadratic_cost on
