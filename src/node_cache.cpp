@@ -176,3 +176,7 @@ void release_kept_nodes() noexcept {
 std::size_t kept_node_count() noexcept { return t_kept_gone ? 0 : t_kept.free.size(); }
 
 }  // namespace xg::detail
+
+namespace xg {
+void release_kept_nodes() noexcept { detail::release_kept_nodes(); }
+}  // namespace xg

@@ -2,8 +2,8 @@
 // (src/node_cache.hpp): what is kept, what is not, and that a taken-back node
 // carries nothing of its old graph.
 #include <algorithm>
-#include <cmath>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -57,7 +57,7 @@ TEST_CASE("a training step's op nodes are taken back by the next step, same resu
   // step's (5, 3) buffers, not a new one.
   const auto& old = first.buffers;
   CHECK(std::find(old.begin(), old.end(), second.buffers[0]) != old.end());
-  detail::release_kept_nodes();
+  release_kept_nodes();  // the public name
   CHECK(detail::kept_node_count() == 0);
 }
 

@@ -10,6 +10,9 @@
 // (docs/performance.md). A block freed here goes onto its size class's list
 // and the next request of that class takes it back, with no merging.
 //
+// The engine also keeps up to 32 op nodes of finished graphs per thread, with
+// their buffers, for the next graph (xg::release_kept_nodes frees them).
+//
 // Every block is 64-byte aligned, so vectorised loops split the same way
 // whatever the address (results do not depend on where data landed).
 // Each thread keeps at most cache_limit() bytes of freed blocks; beyond that

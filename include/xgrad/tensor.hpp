@@ -290,6 +290,11 @@ class GraphContext {
   GradMap& grads_;
 };
 
+/// Frees the op nodes this thread keeps from finished graphs for reuse (at
+/// most 32, each buffer at most 16,384 elements; docs/autograd.md, "Nodes
+/// kept between graphs"). They are freed anyway when the thread ends.
+void release_kept_nodes() noexcept;
+
 /// Whether ops record a graph on this thread (see NoGradGuard).
 bool grad_enabled();
 
