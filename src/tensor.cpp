@@ -182,6 +182,14 @@ void release(Order& order, std::vector<std::shared_ptr<Node>>& edges) {
   order.clear();
 }
 
+// Gives a gradient without contents the value's shape, reusing its buffer
+// when it has one of that size. (A kept node's spent gradient may have been
+// moved out: its shape can then outlive its buffer.)
+void size_grad_like_value(Node& n) {
+  if (n.grad.size() != n.value.size() || !shapes_equal(n.grad.shape(), n.value.shape()))
+    n.grad.resize(n.value.shape(), /*force=*/true);
+}
+
 // `seed` nullptr: the implicit seed, of the root's shape by construction.
 void check_root(const Node& root, const Array* seed) {
   if (!root.requires_grad)
@@ -245,10 +253,7 @@ void run_backward(Node& root, const Array* seed, bool keep_graph) {
   if (seed == nullptr && root.has_grad) {
     root.grad += Scalar(1);
   } else if (seed == nullptr) {
-    // (A kept node's gradient may already have the buffer, or be hollow.)
-    if (root.grad.size() != root.value.size() ||
-        !shapes_equal(root.grad.shape(), root.value.shape()))
-      root.grad.resize(root.value.shape(), /*force=*/true);
+    size_grad_like_value(root);
     root.grad.fill(Scalar(1));
     root.has_grad = true;
   } else if (root.has_grad) {
@@ -466,10 +471,7 @@ void BackwardContext::add(std::size_t i, Array&& g) {
 Array& BackwardContext::grad_buffer(std::size_t i, bool& fresh) {
   Node& in = *node_.inputs[i];
   fresh = !in.has_grad;
-  // (A kept node's spent gradient may have been moved out: no buffer.)
-  if (fresh &&
-      (in.grad.size() != in.value.size() || !shapes_equal(in.grad.shape(), in.value.shape())))
-    in.grad.resize(in.value.shape(), /*force=*/true);
+  if (fresh) size_grad_like_value(in);
   in.has_grad = true;
   return in.grad;
 }
